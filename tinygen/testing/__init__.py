@@ -1,0 +1,100 @@
+"""Hypothesis strategies for property-testing code built on tinygen (needs ``pip install tinygen[test]``).
+
+    from hypothesis import given
+    from tinygen.testing import tensors, shapes, broadcast_pairs
+
+    @given(tensors(shape=shapes(min_dims=2, max_dims=2), min_value=-3, max_value=3))
+    def test_relu_is_idempotent(x):
+        assert (x.relu().relu() == x.relu()).all()
+
+* :func:`shapes`: shape tuples; :func:`broadcastable_shapes`: shapes that broadcast with a given one;
+  :func:`broadcast_pairs`: pairs of shapes that broadcast together.
+* :func:`arrays`: NumPy arrays with bounded elements (optionally the values that stress an op: very large,
+  very small, exactly zero); :func:`tensors`: tinygen Tensors built from them (dtype, device, requires_grad).
+* :class:`HypothesisDraw`: feeds the ops' ``sample(draw)`` protocol from hypothesis, so that the gradient
+  checks of every op run on shapes and values hypothesis draws (and shrinks).
+"""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .. import creation as _creation
+from ..gradcheck import broadcast_partner, make_array
+
+__all__ = ["shapes", "broadcastable_shapes", "broadcast_pairs", "arrays", "tensors", "HypothesisDraw"]
+
+
+def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
+    """Shape tuples with ``min_dims..max_dims`` axes of ``min_side..max_side`` each."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_shapes(shape, min_dims=0, max_dims=None, min_side=1, max_side=None):
+    """Shapes that broadcast with ``shape`` (NumPy rules)."""
+    return hnp.broadcastable_shapes(tuple(shape), min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                                    max_side=max_side)
+
+
+@st.composite
+def broadcast_pairs(draw, min_dims=0, max_dims=3, max_side=4):
+    """``(shape_a, shape_b)`` that broadcast together (either may be the larger)."""
+    shape = draw(shapes(min_dims, max_dims, 1, max_side))
+    ones = draw(st.sets(st.integers(0, max(len(shape) - 1, 0)), max_size=len(shape))) if shape else set()
+    drop = draw(st.integers(0, max(len(shape) - min_dims, 0)))
+    other = broadcast_partner(shape, ones, drop)
+    return (shape, other) if draw(st.booleans()) else (other, shape)
+
+
+def arrays(shape, dtype="float32", min_value=-10.0, max_value=10.0, extremes=False):
+    """NumPy arrays of ``shape`` (a tuple or a strategy) with finite elements in [min_value, max_value].
+
+    ``extremes=True`` mixes in the values that break careless ops: +-max_value, zeros, and tiny numbers
+    (1e-30 in float32's normal range)."""
+    np_dtype = np.dtype(str(dtype))
+    width = 32 if np_dtype == np.float32 else 64
+    elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
+    if extremes:
+        specials = [0.0, min_value, max_value, 1e-30, -1e-30]
+        elements = st.one_of(elements, st.sampled_from([v for v in specials if min_value <= v <= max_value]))
+    return hnp.arrays(np_dtype, shape, elements=elements)
+
+
+@st.composite
+def tensors(draw, shape=None, dtype="float32", min_value=-10.0, max_value=10.0, requires_grad=False, device=None,
+            extremes=False):
+    """tinygen Tensors of ``shape`` (a tuple, a strategy, or None for :func:`shapes`) with bounded elements."""
+    if shape is None:
+        shape = shapes()
+    if not isinstance(shape, tuple):
+        shape = draw(shape)
+    a = draw(arrays(shape, dtype, min_value, max_value, extremes))
+    return _creation.tensor(a, dtype=str(dtype), device=device, requires_grad=requires_grad)
+
+
+class HypothesisDraw:
+    """The drawer of the ops' ``sample(draw)`` protocol (see ``tinygen.ops._util``), backed by hypothesis."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def integer(self, lo, hi):
+        return self.data.draw(st.integers(lo, hi))
+
+    def boolean(self):
+        return self.data.draw(st.booleans())
+
+    def choice(self, seq):
+        return self.data.draw(st.sampled_from(list(seq)))
+
+    def shape(self, min_dims=0, max_dims=3, min_side=1, max_side=4):
+        return self.data.draw(shapes(min_dims, max_dims, min_side, max_side))
+
+    def broadcast_pair(self, min_dims=0, max_dims=3, max_side=4):
+        return self.data.draw(broadcast_pairs(min_dims, max_dims, max_side))
+
+    def array(self, shape, kind="real"):
+        u = self.data.draw(hnp.arrays(np.float64, tuple(shape),
+                                      elements=st.floats(0.0, 1.0, exclude_max=True, allow_subnormal=False)))
+        return make_array(kind, u)
