@@ -29,6 +29,7 @@ REGISTRY = {}            # op name -> Function subclass, filled by Function.__in
 
 _grad_enabled = True     # read by Function.apply for every op: a plain module global is the fastest check
 _anomaly = False
+_backward_of = None      # under detect_anomaly: the node whose backward is running
 
 
 class AnomalyError(RuntimeError):
@@ -310,11 +311,27 @@ def _check_forward(cls, datas, out):
     if _all_finite(out):
         return
     bad_in = [i for i, d in enumerate(datas) if hasattr(d, "dtype") and not _all_finite(d)]
+    node = _backward_of
+    if node is not None and not bad_in:  # an op inside some node's backward: blame that node's backward
+        where = getattr(node, "trace", None)
+        loc = f"; its forward ran at {where.filename}:{where.lineno}" if where else ""
+        raise AnomalyError(f"{node.name}: backward produced NaN/inf (in its {cls.name}){loc}")
     where = _user_trace()
     loc = f" (called at {where.filename}:{where.lineno})" if where else ""
     if bad_in:
         raise AnomalyError(f"{cls.name}: forward output contains NaN/inf; its input(s) {bad_in} already did{loc}")
     raise AnomalyError(f"{cls.name}: forward produced NaN/inf from finite inputs{loc}")
+
+
+def _anomalous_backward(node, g):
+    global _backward_of
+    prev, _backward_of = _backward_of, node
+    try:
+        out = node.backward(g)
+    finally:
+        _backward_of = prev
+    _check_backward(node, out if isinstance(out, (tuple, list)) else (out,))
+    return out
 
 
 def _check_backward(node, grads):
@@ -407,11 +424,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
                     t.grad = g if create_graph else g.detach()
             if nid in target_nodes:
                 results[nid] = g
-            out = node.backward(g)
+            if _anomaly:
+                out = _anomalous_backward(node, g)
+            else:
+                out = node.backward(g)
             if not isinstance(out, (tuple, list)):
                 out = (out,)
-            if _anomaly:
-                _check_backward(node, out)
             parents = node.parents
             for p, gi, shape in zip(parents, out, node.in_shapes):
                 if p is None or gi is None:

@@ -58,7 +58,7 @@ class _Index:
             raise IndexError(f"too many indices for a tensor of shape {tuple(shape)}: {consumed} given")
         fill = (slice(None),) * (len(shape) - consumed)
         if n_ell:
-            k = items.index(Ellipsis)
+            k = next(i for i, e in enumerate(items) if e is Ellipsis)  # not .index(): arrays' == is elementwise
             items = items[:k] + list(fill) + items[k + 1:]
         else:
             items = items + list(fill)

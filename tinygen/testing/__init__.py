@@ -54,9 +54,14 @@ def arrays(shape, dtype="float32", min_value=-10.0, max_value=10.0, extremes=Fal
     (1e-30 in float32's normal range)."""
     np_dtype = np.dtype(str(dtype))
     width = 32 if np_dtype == np.float32 else 64
+    if width == 32:  # bounds must be float32 numbers: round them inwards
+        lo, hi = np.float32(min_value), np.float32(max_value)
+        min_value = float(lo if lo >= min_value else np.nextafter(lo, np.float32(np.inf)))
+        max_value = float(hi if hi <= max_value else np.nextafter(hi, np.float32(-np.inf)))
     elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
     if extremes:
-        specials = [0.0, min_value, max_value, 1e-30, -1e-30]
+        specials = [0.0, min_value, max_value, 1e-30, -1e-30] if width == 64 else [
+            0.0, min_value, max_value, float(np.float32(1e-30)), float(np.float32(-1e-30))]
         elements = st.one_of(elements, st.sampled_from([v for v in specials if min_value <= v <= max_value]))
     return hnp.arrays(np_dtype, shape, elements=elements)
 

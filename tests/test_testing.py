@@ -1,0 +1,49 @@
+"""The hypothesis strategies shipped in tinygen.testing."""
+import numpy as np
+from hypothesis import given, strategies as st
+
+import tinygen as tg
+from tinygen.testing import HypothesisDraw, arrays, broadcast_pairs, broadcastable_shapes, shapes, tensors
+
+
+@given(shapes(min_dims=1, max_dims=3, min_side=2, max_side=5))
+def test_shapes_respect_bounds(s):
+    assert 1 <= len(s) <= 3 and all(2 <= d <= 5 for d in s)
+
+
+@given(broadcast_pairs())
+def test_broadcast_pairs_broadcast(pair):
+    np.broadcast_shapes(*pair)
+
+
+@given(st.data())
+def test_broadcastable_shapes(data):
+    s = data.draw(shapes())
+    t = data.draw(broadcastable_shapes(s))
+    np.broadcast_shapes(s, t)
+
+
+@given(tensors(shape=(3, 2), dtype="float64", min_value=-1, max_value=1, requires_grad=True))
+def test_tensors_have_what_they_say(x):
+    assert x.shape == (3, 2) and x.dtype == "float64" and x.requires_grad
+    assert np.all(np.abs(x.numpy()) <= 1)
+
+
+@given(arrays((50,), dtype="float32", min_value=-5, max_value=5, extremes=True))
+def test_arrays_with_extremes_are_finite_and_bounded(a):
+    assert a.dtype == np.float32 and np.isfinite(a).all() and np.abs(a).max() <= 5
+
+
+@given(st.data())
+def test_hypothesis_draw_feeds_op_samples(data):
+    d = HypothesisDraw(data)
+    a = d.array(d.shape(), "positive")
+    assert (a >= 0.5).all()
+    x, y = d.broadcast_pair()
+    np.broadcast_shapes(x, y)
+
+
+@given(tensors(shape=shapes(min_dims=2, max_dims=2), min_value=-3, max_value=3))
+def test_readme_example_relu_is_idempotent(x):
+    assert bool((x.relu().relu() == x.relu()).all())
+    assert tg.is_grad_enabled()
