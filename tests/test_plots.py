@@ -44,7 +44,7 @@ class Panel:
 def captured(monkeypatch):
     """The Figure objects handed to plots._save (inspected before they are written and freed)."""
     figs = []
-    original = plots._save
+    original = plots._base._save
 
     def spy(fig, path):
         axes = [ax for ax in fig.axes if ax.get_visible()]
@@ -54,7 +54,7 @@ def captured(monkeypatch):
                      "suptitle": fig._suptitle.get_text() if fig._suptitle else ""})
         return original(fig, path)
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(plots._base, "_save", spy)
     return figs
 
 
