@@ -8,7 +8,7 @@ import tinygen as tg
 from tinygen.backend import use_array_api_strict
 
 # "ci": fixed, derandomized examples (the README's test command and .ci/run use it); "dev": more, random.
-settings.register_profile("ci", derandomize=True, max_examples=12, deadline=None, print_blob=True,
+settings.register_profile("ci", derandomize=True, database=None, max_examples=12, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                  HealthCheck.function_scoped_fixture])
 settings.register_profile("dev", max_examples=100, deadline=None,

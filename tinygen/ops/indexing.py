@@ -84,7 +84,11 @@ class _Index:
         sizes = [shape[axes[i]] for i in self.adv_pos]
         arrs = [xp.asarray(items[i]) if hasattr(items[i], "shape") else xp.asarray(items[i], dtype=xp.int64)
                 for i in self.adv_pos]
-        arrs = xp.broadcast_arrays(*arrs)
+        try:
+            arrs = xp.broadcast_arrays(*arrs)
+        except ValueError:
+            raise IndexError(f"the index arrays have shapes {[tuple(a.shape) for a in arrs]}, which do not "
+                             f"broadcast together") from None
         flat = None
         stride = 1
         for arr, size in reversed(list(zip(arrs, sizes))):
@@ -131,7 +135,7 @@ class _Index:
                 order = tuple(range(p, p + k)) + tuple(range(p)) + tuple(range(p + k, g.ndim))
                 g = xp.permute_dims(g, order)
             rest = tuple(g.shape[k:])
-            g = xp.reshape(g, (-1,) + rest)
+            g = xp.reshape(g, (math.prod(self.adv_shape),) + rest)
             acc = xp.zeros((math.prod(self.adv_sizes),) + rest, dtype=g.dtype)
             acc = be.index_add(acc, self.flat, g)
             acc = xp.reshape(acc, tuple(self.adv_sizes) + rest)
