@@ -1,0 +1,452 @@
+"""Modules: ``Parameter``, ``Module`` (the base of every layer and model), ``Sequential``, ``ModuleList``.
+
+A Module owns Parameters (leaf tensors that require grad), buffers (tensors that are state but not learned,
+e.g. BatchNorm's running averages) and sub-modules, registered simply by assigning them as attributes::
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(784, 400)     # a sub-module: its parameters become fc1.weight, fc1.bias
+            self.fc2 = nn.Linear(400, 10)
+        def forward(self, x):
+            return self.fc2(F.relu(self.fc1(x)))
+
+Names, orders and ``state_dict`` keys follow PyTorch ("0.weight", "encoder.fc1.bias", "bn.running_mean"), so
+that weights can be copied across and checked number for number.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+from .. import backend as _backend
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+__all__ = ["Parameter", "Module", "Sequential", "ModuleList", "StateDictError", "IncompatibleKeys"]
+
+
+class StateDictError(ValueError):
+    """A state dict does not fit a module. The message lists every missing, unexpected and wrongly shaped
+    key at once; the lists are also in ``missing_keys``, ``unexpected_keys`` and ``mismatched_keys``
+    (name, shape in the state dict, shape in the module)."""
+
+    def __init__(self, message, missing_keys=(), unexpected_keys=(), mismatched_keys=()):
+        super().__init__(message)
+        self.missing_keys = list(missing_keys)
+        self.unexpected_keys = list(unexpected_keys)
+        self.mismatched_keys = list(mismatched_keys)
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module registers as learnable (``requires_grad=True`` by default).
+
+    ``Parameter(t)`` shares ``t``'s array. Operations on a Parameter give plain Tensors."""
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = _backend.get_backend(None).xp.zeros((0,), dtype=_backend.get_backend(None).dtype("float32"))
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+def _shape_of(v):
+    if hasattr(v, "shape"):
+        return tuple(int(s) for s in v.shape)
+    return tuple(_backend.NUMPY.asarray(v).shape)  # nested lists or numbers: read on the host
+
+
+def _fmt_count(n):
+    return f"{n:,} param{'s' if n != 1 else ''}"
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign parameters/modules in ``__init__`` (after
+    ``super().__init__()``), and write ``forward``. Calling the module calls ``forward``."""
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # --- registration -------------------------------------------------------------------------------------
+    def _check_init(self, name):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {name!r} before Module.__init__() was called: call "
+                                 f"super().__init__() first in {type(self).__name__}.__init__")
+
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            self._check_init(name)
+            self._remove(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._check_init(name)
+            self._remove(name)
+            self._modules[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} as parameter {name!r} (a "
+                                f"tinygen.nn.Parameter or None is expected)")
+            params[name] = None
+        elif params is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign a {type(value).__name__} as buffer {name!r} (a Tensor or None "
+                                f"is expected)")
+            self._buffers[name] = value
+        elif params is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} as child module {name!r} (a Module "
+                                f"or None is expected)")
+            self._modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):  # only called when normal lookup fails
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            s = d.get(store)
+            if s is not None and name in s:
+                return s[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                self._non_persistent.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def _remove(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        self._non_persistent.discard(name)
+        self.__dict__.pop(name, None)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent one such as a bias=False layer's bias)."""
+        self._check_init(name)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
+        self._remove(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a Tensor that is state but not a parameter (saved in state_dict unless not ``persistent``,
+        moved by ``to``, never given to an optimizer)."""
+        self._check_init(name)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+        self._remove(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name, module):
+        self._check_init(name)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        self._remove(name)
+        self._modules[name] = module
+
+    # --- traversal ------------------------------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix=""):
+        """(name, module) for this module and every descendant, depth first, each module once."""
+        if memo is None:
+            memo = set()
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse):
+        seen = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            for name, t in getattr(m, store).items():
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{mname}.{name}" if mname else name), t
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, Parameter) pairs in registration order (a parameter shared by two modules once)."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def num_parameters(self, trainable_only=False):
+        """The number of parameter elements (each shared parameter counted once)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every descendant, then on this module (e.g. a custom initialisation)."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # --- modes, devices, gradients --------------------------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (dropout drops, batch norm uses batch statistics) for this module and all below it."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of every parameter (``grad = None``; ``set_to_none=False`` zeroes them)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            p.grad = None if set_to_none else Tensor(p.grad.xp.zeros_like(p.grad.data))
+
+    def to(self, device=None, dtype=None):
+        """Move every parameter and buffer to ``device`` and/or cast the floating ones to ``dtype``, IN PLACE:
+        the Parameter objects stay the same (an optimizer built before keeps working); only their ``data``
+        (and ``grad``) change. ``module.to("float64")`` is read as a dtype. Returns the module."""
+        if isinstance(device, str) and device in _backend._DTYPES:
+            device, dtype = None, device
+        be = _backend.get_backend(device) if device is not None else None
+        if dtype is not None:
+            dtype = _backend.DType(str(dtype))
+            if not dtype.is_floating:
+                raise TypeError(f"Module.to: only floating-point dtypes can be set, got {dtype}")
+
+        def move(a):
+            b = be or _backend.backend_of(a)
+            if b is not _backend.backend_of(a):
+                a = b.asarray(a)
+            if dtype is not None and _backend.dtype_of(a).is_floating and _backend.dtype_of(a) != dtype:
+                a = b.xp.astype(a, b.dtype(dtype))
+            return a
+
+        with no_grad():
+            for m in self.modules():
+                for t in list(m._parameters.values()) + list(m._buffers.values()):
+                    if t is None:
+                        continue
+                    t.data = move(t.data)
+                    if t.grad is not None:
+                        t.grad = Tensor(move(t.grad.data))
+        return self
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, index=0):
+        return self.to(f"cuda:{index}")
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    # --- state ------------------------------------------------------------------------------------------------
+    def state_dict(self, prefix="", keep_vars=False):
+        """An OrderedDict name -> Tensor of every parameter and persistent buffer, keys as in PyTorch (each
+        module's parameters, then its buffers, then its children's, depth first). The tensors are detached
+        and share their arrays with the module (``keep_vars=True``: the Parameters themselves)."""
+        out = OrderedDict()
+        self._save_to(out, prefix, keep_vars)
+        return out
+
+    def _save_to(self, out, prefix, keep_vars):
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                out[prefix + name] = b if keep_vars else b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m._save_to(out, f"{prefix}{name}.", keep_vars)
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy ``state_dict``'s values into this module's parameters and buffers (same Tensor objects; values
+        cast to each tensor's dtype and moved to its device).
+
+        Nothing is changed unless everything fits: a :class:`StateDictError` lists at once every missing key,
+        every unexpected key (both only when ``strict``) and every key whose shape differs. Returns
+        ``IncompatibleKeys(missing_keys, unexpected_keys)``."""
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = [(k, _shape_of(state_dict[k]), tuple(own[k].shape)) for k in own
+                      if k in state_dict and _shape_of(state_dict[k]) != tuple(own[k].shape)]
+        if mismatched or (strict and (missing or unexpected)):
+            parts = []
+            if strict and missing:
+                parts.append(f"{len(missing)} missing key{'s' if len(missing) > 1 else ''}: "
+                             + ", ".join(repr(k) for k in missing))
+            if strict and unexpected:
+                parts.append(f"{len(unexpected)} unexpected key{'s' if len(unexpected) > 1 else ''}: "
+                             + ", ".join(repr(k) for k in unexpected))
+            if mismatched:
+                parts.append(f"{len(mismatched)} key{'s' if len(mismatched) > 1 else ''} with the wrong shape: "
+                             + ", ".join(f"{k!r} is {s} in the state dict but {t} in the module"
+                                         for k, s, t in mismatched))
+            raise StateDictError(f"error loading the state dict into {type(self).__name__}: " + "; ".join(parts),
+                                 missing if strict else (), unexpected if strict else (), mismatched)
+        with no_grad():
+            for k, t in own.items():
+                if k not in state_dict:
+                    continue
+                v = state_dict[k]
+                v = v.data if isinstance(v, Tensor) else v
+                be = _backend.backend_of(t.data)
+                new = be.asarray(v, t.dtype)
+                t.data = be.xp.asarray(new, copy=True)  # never alias the source's array
+        return IncompatibleKeys(missing, unexpected)
+
+    # --- printing ------------------------------------------------------------------------------------------
+    def extra_repr(self):
+        """The text inside this module's parentheses (layers override it: ``in_features=4, ...``)."""
+        return ""
+
+    def __repr__(self):
+        return "\n".join(self._repr_lines())
+
+    def _repr_lines(self):
+        n = self.num_parameters()
+        count = f"  # {_fmt_count(n)}" if n else ""
+        children = [(name, m) for name, m in self._modules.items() if m is not None]
+        extra = self.extra_repr()
+        if not children:
+            return [f"{type(self).__name__}({extra}){count}"]
+        lines = [f"{type(self).__name__}("]
+        if extra:
+            lines.append(f"  {extra}")
+        for name, m in children:
+            sub = m._repr_lines()
+            lines.append(f"  ({name}): {sub[0]}")
+            lines.extend("  " + s for s in sub[1:])
+        lines.append(f"){count}")
+        return lines
+
+
+class Sequential(Module):
+    """Modules applied one after the other: ``Sequential(nn.Linear(784, 400), nn.ReLU(), ...)`` (named "0",
+    "1", ...) or ``Sequential(OrderedDict(fc=..., act=...))``."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            for name, m in modules[0].items():
+                self.add_module(str(name), m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return list(self._modules.values())[idx]
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules, each registered (named "0", "1", ...): index it, iterate it; it has no forward."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return list(self._modules.values())[idx]
+
+    def __setitem__(self, idx, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList items must be Modules, got {type(module).__name__}")
+        self._modules[list(self._modules)[idx]] = module   # same key, same place
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
