@@ -14,6 +14,11 @@ from . import autograd as _ag
 from . import backend as _backend
 from .tensor import ShapeError, Tensor
 
+
+def _cast(g, dtype):
+    from .ops.elementwise import cast
+    return cast(g, dtype)
+
 __all__ = ["backward", "grad", "run_backward"]
 
 
@@ -110,6 +115,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
                     raise RuntimeError(f"{node.name}.backward returned a gradient of shape {tuple(gi.shape)} "
                                        f"for an input of shape {tuple(shape)} (a bug in the op)")
                 if isinstance(p, Tensor):
+                    if gi.data.dtype != p.data.dtype:  # a float32 leaf used with float64 data: float32 grad
+                        gi = _cast(gi, p.dtype)
                     _accumulate(leaf_grads, id(p), gi)
                     leaves[id(p)] = p
                 else:

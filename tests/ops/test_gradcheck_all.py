@@ -19,7 +19,8 @@ EXPECTED_OPS = {
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "clip", "maximum", "minimum",
     "where", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "sum", "mean", "max", "min", "var",
     "logsumexp", "reshape", "permute", "broadcast_to", "concat", "stack", "pad", "getitem", "scatter", "matmul",
-    "linear", "cast", "copy", "todevice",
+    "linear", "cast", "copy", "todevice", "conv2d", "conv_transpose2d", "conv2d_weight",
+    "binary_cross_entropy_with_logits",
 }
 OPS = sorted(REGISTRY)
 
