@@ -228,21 +228,31 @@ class Clip(Function):
         return [x], lambda t: clip(t, -0.7, 0.5)
 
 
-class Maximum(Function):
-    """y = max(a, b)        dy/da = [a > b] (+1/2 at ties), dy/db = [b > a] (+1/2 at ties)"""
+class _Extremum(Function):
+    """Shared by Maximum and Minimum: the winner of each pair gets the gradient, ties split it in half."""
+
+    register = False
+    _wins = None     # a > b for maximum, a < b for minimum
+    _pick = None     # the namespace function's name
 
     def forward(self, a, b):
         xp = self.xp
         dt = a.dtype if hasattr(a, "dtype") else b.dtype
-        wa = xp.astype(a > b, dt) + 0.5 * xp.astype(a == b, dt)
+        wa = xp.astype(type(self)._wins(a, b), dt) + 0.5 * xp.astype(a == b, dt)
         self.save_for_backward(wa)
-        return xp.maximum(a, b)
+        return getattr(xp, self._pick)(a, b)
 
     def backward(self, gy):
         (wa,) = self.saved_tensors
         na, nb = self.needs_input_grad
         return (unbroadcast(gy * wa, self.in_shapes[0]) if na else None,
                 unbroadcast(gy * (1.0 - wa), self.in_shapes[1]) if nb else None)
+
+
+class Maximum(_Extremum):
+    """y = max(a, b)        dy/da = [a > b] (+1/2 at ties), dy/db = [b > a] (+1/2 at ties)"""
+
+    _wins, _pick = _operator.gt, "maximum"
 
     @staticmethod
     def sample(draw):
@@ -250,21 +260,10 @@ class Maximum(Function):
         return [draw.array(sa, "even"), draw.array(sb, "odd")], maximum
 
 
-class Minimum(Function):
+class Minimum(_Extremum):
     """y = min(a, b)        dy/da = [a < b] (+1/2 at ties), dy/db = [b < a] (+1/2 at ties)"""
 
-    def forward(self, a, b):
-        xp = self.xp
-        dt = a.dtype if hasattr(a, "dtype") else b.dtype
-        wa = xp.astype(a < b, dt) + 0.5 * xp.astype(a == b, dt)
-        self.save_for_backward(wa)
-        return xp.minimum(a, b)
-
-    def backward(self, gy):
-        (wa,) = self.saved_tensors
-        na, nb = self.needs_input_grad
-        return (unbroadcast(gy * wa, self.in_shapes[0]) if na else None,
-                unbroadcast(gy * (1.0 - wa), self.in_shapes[1]) if nb else None)
+    _wins, _pick = _operator.lt, "minimum"
 
     @staticmethod
     def sample(draw):
