@@ -1,0 +1,212 @@
+"""tinygen against PyTorch (CPU, 2 threads), MyGrad and HIPS autograd on the four workloads: ms per training
+step, the ratio to PyTorch, the GEMM roofline and the peak memory, in one table per workload.
+
+    python benchmarks/compare.py [--rounds 9] [--steps 10] [--workloads vae_mlp gan_mlp wgan_mlp dcgan_28]
+                                 [--frameworks tinygen torch mygrad autograd] [--json results.json]
+
+How it measures (the machine may be shared: nothing here assumes it is quiet):
+
+* Each framework runs each workload in its OWN process (bench_worker.py), built from the SAME weights, data
+  and noise (bench_spec.make_arrays, passed through an .npz file). Frameworks that are not installed, or
+  cannot build a workload (MyGrad and autograd have no transposed convolution), are listed and skipped.
+* Correctness first: every worker runs ``--check-steps`` steps on the fixed batch before any timing (this is
+  also the warm-up). The table says whether the step's first loss decreased over them, and how far each
+  framework's first-step losses are from PyTorch's (they start from the same weights: tinygen must agree to
+  1e-4 relative, else the run is marked FAILED and the exit status is 1).
+* Timing: ``--rounds`` rounds; in each, every framework in turn (A B C, then C B A, ...) runs ``--steps``
+  steps while the others wait, so only one process computes at any time and slow phases of a shared machine
+  hit every framework alike. A round's value is its mean ms/step (garbage collection and all); the table
+  gives the median, min and max over rounds, and the ratio to PyTorch as the median of the per-round ratios.
+* ``x bound``: ms/step over the GEMM lower bound of roofline.py (the step's GEMM FLOPs over NumPy's best
+  float32 GEMM rate on this machine).
+* ``peak MB``: the worker's peak resident set size minus its value after the imports and data loading: the
+  model, optimizer state, activations and BLAS buffers. (tracemalloc would miss the BLAS and PyTorch
+  allocations, which do not go through Python's allocator. The peak is the kernel's VmHWM of the worker;
+  ``getrusage().ru_maxrss`` would be the same number if it did not carry the parent's peak across fork+exec.)
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_spec import BATCH, WORKLOADS, make_arrays  # noqa: E402
+import roofline as _roofline  # noqa: E402
+
+FRAMEWORKS = ("tinygen", "torch", "mygrad", "autograd")
+LIBRARY = {"tinygen": None, "torch": "torch", "mygrad": "mygrad", "autograd": "autograd"}
+RTOL = 1e-4
+
+
+class Worker:
+    """A bench_worker.py process: started, checked, then driven with ``run K`` lines."""
+
+    def __init__(self, framework, workload, npz, check_steps, errdir):
+        self.framework = framework
+        self.err_path = os.path.join(errdir, f"{framework}-{workload}.err")
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "bench_worker.py"), framework, workload,
+                                      npz, "--check-steps", str(check_steps)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self.err, text=True, bufsize=1)
+        self.info = self._read()
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            self.err.close()
+            with open(self.err_path) as f:
+                lines = [s.strip() for s in f if s.strip()]
+            raise RuntimeError(lines[-1] if lines else f"worker exited with status {self.proc.returncode}")
+        return json.loads(line)
+
+    def run(self, steps):
+        self.proc.stdin.write(f"run {steps}\n")
+        self.proc.stdin.flush()
+        return self._read()["times"]
+
+    def close(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        peak = self._read()["peak_mb"]
+        self.proc.wait()
+        self.err.close()
+        return peak
+
+
+def machine():
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "blas": _roofline.blas_info(), "platform": platform.platform()}
+
+
+def _rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-30)
+
+
+def bench_workload(workload, frameworks, args, tmp, bound_ms):
+    npz = os.path.join(tmp, f"{workload}.npz")
+    np.savez(npz, **make_arrays(workload, seed=args.seed))
+    workers, skipped = {}, {}
+    try:
+        for fw in frameworks:
+            try:
+                workers[fw] = Worker(fw, workload, npz, args.check_steps, tmp)
+            except RuntimeError as e:
+                skipped[fw] = str(e)
+        rounds = {fw: [] for fw in workers}
+        order = list(workers)
+        for r in range(args.rounds):
+            for fw in (order if r % 2 == 0 else order[::-1]):
+                times = workers[fw].run(args.steps)
+                rounds[fw].append(1e3 * sum(times) / len(times))
+        peaks = {fw: w.close() - w.info["baseline_mb"] for fw, w in workers.items()}
+    finally:
+        for w in workers.values():
+            if w.proc.poll() is None:
+                w.proc.kill()
+    res = {"skipped": skipped, "bound_ms": bound_ms, "frameworks": {}}
+    ref = rounds.get("torch")
+    ref_first = workers["torch"].info["first"] if "torch" in workers else None
+    for fw, ms in rounds.items():
+        info = workers[fw].info
+        row = {"rounds_ms": ms, "median": statistics.median(ms), "min": min(ms), "max": max(ms),
+               "peak_mb": peaks[fw], "first": info["first"], "curve": info["curve"], "dtype": info["dtype"],
+               "version": info["version"], "decreased": info["curve"][-1] < info["curve"][0]}
+        if ref is not None:
+            row["vs_torch"] = statistics.median(a / b for a, b in zip(ms, ref))
+            row["first_rel"] = _rel(info["first"][0], ref_first[0])
+            row["first_rel_all"] = max(_rel(a, b) for a, b in zip(info["first"], ref_first))
+        if bound_ms:
+            row["x_bound"] = row["median"] / bound_ms
+        res["frameworks"][fw] = row
+    return res
+
+
+def print_table(workload, res, args, roof=None):
+    rf = (roof or {}).get(workload)
+    extra = f"; GEMMs {rf['gflop']:.3f} GFLOP/step, bound {rf['bound_ms']:.2f} ms, NumPy GEMM floor " \
+            f"{rf['floor_ms']:.2f} ms" if rf else ""
+    print(f"\n{workload} (batch {BATCH[workload]}, float32{extra})")
+    print(f"  {'framework':<9} {'median':>8} {'min':>8} {'max':>8} {'vs torch':>9} {'x bound':>8} {'peak MB':>8}"
+          f"  {'first loss':>12} {'rel. diff':>9}  check")
+    for fw, row in res["frameworks"].items():
+        vs = f"{row['vs_torch']:.2f}" if "vs_torch" in row else "-"
+        xb = f"{row['x_bound']:.2f}" if "x_bound" in row else "-"
+        rel = f"{row['first_rel']:.1e}" if "first_rel" in row and fw != "torch" else "-"
+        checks = ["loss decreases" if row["decreased"] else "LOSS DID NOT DECREASE"]
+        if row["dtype"] not in ("float32", "torch.float32"):
+            checks.append(f"loss is {row['dtype']}")
+        if fw == "tinygen" and row.get("first_rel", 0.0) > RTOL:
+            checks.append(f"FAILED: first-step loss differs from torch's by more than {RTOL:g}")
+        print(f"  {fw:<9} {row['median']:8.2f} {row['min']:8.2f} {row['max']:8.2f} {vs:>9} {xb:>8} "
+              f"{row['peak_mb']:8.1f}  {row['first'][0]:12.6g} {rel:>9}  {', '.join(checks)}")
+    for fw, why in res["skipped"].items():
+        print(f"  {fw:<9} not run: {why}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=9, help="interleaved rounds (default 9)")
+    ap.add_argument("--steps", type=int, default=10, help="timed steps per framework per round (default 10)")
+    ap.add_argument("--check-steps", type=int, default=10, help="untimed steps first: the check and warm-up")
+    ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
+    ap.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-roofline", action="store_true", help="skip measuring the GEMM rate")
+    ap.add_argument("--json", help="also write every number to this JSON file")
+    args = ap.parse_args(argv)
+
+    frameworks = [fw for fw in args.frameworks if LIBRARY[fw] is None or importlib.util.find_spec(LIBRARY[fw])]
+    missing = [fw for fw in args.frameworks if fw not in frameworks]
+    info = machine()
+    print(f"{info['cpu']}, {info['cores']} cores; Python {info['python']}, NumPy {info['numpy']} ({info['blas']})")
+    print(f"command: python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"{args.rounds} interleaved rounds x {args.steps} steps after {args.check_steps} check/warm-up steps; "
+          f"ms/step over rounds; 'vs torch' = median of per-round ratios; peak MB = peak RSS above the "
+          f"post-import baseline")
+    if missing:
+        print(f"not installed: {', '.join(missing)} (Chainer is not included: it does not install with NumPy 2)")
+    roof = None
+    if not args.no_roofline:
+        rates, best, roof = _roofline.roofline(args.workloads)
+        print(f"GEMM ceiling: {best / 1e9:.1f} GFLOP/s (NumPy float32 matmul, best of 10; roofline.py)")
+    results = {"machine": info, "args": vars(args), "workloads": {}}
+    failed = False
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in args.workloads:
+            res = bench_workload(w, frameworks, args, tmp, roof[w]["bound_ms"] if roof else None)
+            results["workloads"][w] = res
+            print_table(w, res, args, roof)
+            tg = res["frameworks"].get("tinygen")
+            failed |= tg is not None and (tg.get("first_rel", 0.0) > RTOL or not tg["decreased"])
+            sys.stdout.flush()
+    for fw in frameworks:
+        v = next((r["frameworks"][fw]["version"] for r in results["workloads"].values()
+                  if fw in r["frameworks"]), None)
+        if v:
+            print(f"{fw} {v}", end="; ")
+    print()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
