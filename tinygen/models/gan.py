@@ -1,0 +1,209 @@
+"""The GAN (Goodfellow et al. 2014) with the non-saturating generator loss, and the machinery shared by the
+whole adversarial family (GAN, WGAN, WGAN-GP): a generator G, a critic / discriminator D, and a training step
+that is ONE critic update per call with a generator update after every ``n_critic``-th call.
+
+The GAN's losses, with D(x) a logit and s = sigmoid::
+
+    critic (discriminator):  L_D = BCE(D(x), 1) + BCE(D(G(z)), 0) = -log s(D(x)) - log(1 - s(D(G(z))))
+                             (batch means; G(z) detached: only D's parameters move)
+    generator:               L_G = BCE(D(G(z)), 1) = -log s(D(G(z)))      (non-saturating: maximise log D(G(z))
+                             instead of minimising log(1 - D(G(z))), whose gradient vanishes when D wins)
+
+    dL_D/dD(x) = s(D(x)) - 1,   dL_D/dD(G(z)) = s(D(G(z))),   dL_G/dD(G(z)) = s(D(G(z))) - 1
+    (then through D, and for L_G on through G: dL_G/dtheta_G = dL_G/dD . dD/dx . dG/dtheta_G)
+
+Both come from the fused BCE-with-logits primitive (finite for any logit).
+
+Nets (``arch``):
+* "conv" (images (C, H, W), H and W divisible by 4), DCGAN-style, ``width`` w = 64:
+  D: Conv(C->w, k4 s2 p1) LeakyReLU(0.2) -> Conv(w->2w, k4 s2 p1) [BatchNorm] LeakyReLU(0.2) -> Linear(2w H/4 W/4 -> 1);
+  G: Linear(z->2w H/4 W/4) [BatchNorm] ReLU -> ConvT(2w->w, k4 s2 p1) [BatchNorm] ReLU -> ConvT(w->C, k4 s2 p1) tanh.
+  ``batchnorm`` (default True, as DCGAN) adds the bracketed BatchNorms; DCGAN's N(0, 0.02) initialisation.
+* "mlp": for images G z-256-512-784 (ReLU) tanh and D 784-512-256-1 (LeakyReLU 0.2), ``hidden`` = G's hidden
+  sizes (D's are reversed); for vectors (the 2-D toys) G 2-128-128-2 and D 2-128-128-1, both ReLU, linear
+  output. PyTorch's default initialisation; no BatchNorm.
+
+Conditional: the one-hot label is concatenated to z for G and to x for D (as constant channels for the conv D).
+
+Defaults: images z = 100, Adam lr 2e-4, betas (0.5, 0.999), batch 64 (DCGAN), data in [-1, 1]; 2-D toys z = 2,
+Adam lr 1e-3, betas (0.5, 0.999), batch 256 (the mode-collapse literature's settings).
+"""
+from __future__ import annotations
+
+import contextlib
+
+from .. import creation as _creation
+from .. import functional as F
+from .. import optim
+from ..autograd import no_grad
+from .base import GenerativeModel, register_model
+from .nets import check_arch, dcgan_init_, decoder_net, encoder_net
+
+__all__ = ["AdversarialModel", "GAN"]
+
+EVAL_CHUNK = 1000
+
+
+@contextlib.contextmanager
+def frozen(module):
+    """The module's parameters do not require grad for the duration (the generator's step then computes no
+    gradient for the critic's weights); restored afterwards."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class AdversarialModel(GenerativeModel):
+    """A generator ``self.generator`` (z [, c] -> x) and a critic ``self.critic`` (x [, c] -> one real number
+    per sample), trained by ``train_step``: one critic update per call, a generator update after every
+    ``n_critic``-th call. Subclasses give ``critic_loss``, ``generator_loss``, ``make_optimizers`` and
+    optionally ``after_critic_step`` (WGAN's clip)."""
+
+    default_n_critic = 1
+    critic_batchnorm_allowed = True
+
+    def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
+                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, **extra):
+        image = len(tuple(data_shape) if not isinstance(data_shape, int) else (data_shape,)) == 3
+        latent_dim = (100 if image else 2) if latent_dim is None else int(latent_dim)
+        super().__init__(data_shape, latent_dim, conditional, num_classes)
+        check_arch(arch, self.data_shape, self.kind)
+        hidden = tuple(int(h) for h in ((256, 512) if image else (128, 128))) if hidden is None else \
+            tuple(int(h) for h in hidden)
+        n_critic = self.default_n_critic if n_critic is None else int(n_critic)
+        if n_critic < 1:
+            raise ValueError(f"{self.kind}: n_critic must be >= 1, got {n_critic}")
+        self.arch, self.n_critic, self.batchnorm = arch, n_critic, bool(batchnorm)
+        self._remember(data_shape=self.data_shape, arch=arch, latent_dim=latent_dim, hidden=hidden,
+                       width=int(width), batchnorm=self.batchnorm, n_critic=n_critic,
+                       conditional=self.conditional, num_classes=self.num_classes, **extra)
+        k = self.num_classes if self.conditional else 0
+        conv = arch == "conv"
+        self.generator = decoder_net(latent_dim, self.data_shape, arch, hidden, int(width), cond_dim=k,
+                                     batchnorm=conv and self.batchnorm, out_act="tanh" if image else None)
+        self.critic = encoder_net(self.data_shape, arch, hidden[::-1], int(width), out_features=1, cond_dim=k,
+                                  batchnorm=conv and self.batchnorm and self.critic_batchnorm_allowed,
+                                  act="leaky_relu" if image else "relu")
+        if conv:
+            dcgan_init_(self.generator)
+            dcgan_init_(self.critic)
+        self.register_buffer("critic_steps", _creation.tensor(0, dtype="int64"))
+
+    @property
+    def discriminator(self):
+        """The GAN's name for ``critic``."""
+        return self.critic
+
+    @property
+    def data_range(self):
+        return (-1.0, 1.0) if self.is_image else None
+
+    @property
+    def default_batch_size(self):
+        return 64 if self.is_image else 256
+
+    # --- the nets as functions of labels ----------------------------------------------------------------------
+    def generate(self, z, y=None):
+        """G(z) (N, *data_shape), with a graph when gradients are enabled (``sample`` is the no-graph one)."""
+        return self.generator(z, self.onehot_for(y, z.shape[0], "generate"))
+
+    def score(self, x, y=None):
+        """The critic's output f(x) (D's logit for the GAN), one number per sample: (N,)."""
+        x = self.as_batch(x, "critic's input")
+        return self.critic(x, self.onehot_for(y, x.shape[0], "score")).reshape((x.shape[0],))
+
+    def critic_loss(self, real, fake, y=None):
+        """(the critic's loss as a Tensor, a dict of floats to log). ``fake`` is used as given (detach it, or
+        generate it under no_grad, for the critic's update)."""
+        raise NotImplementedError
+
+    def generator_loss(self, z, y=None):
+        """The generator's loss (a Tensor) on G(z)."""
+        raise NotImplementedError
+
+    def after_critic_step(self):
+        """Called after each critic update (WGAN clips the weights here)."""
+
+    # --- the contract ---------------------------------------------------------------------------------------
+    def train_step(self, x, y, optimizers):
+        """ONE critic update on the real batch x against G(z) for a fresh z (as many as x has samples), then
+        ``after_critic_step()``; after every ``n_critic``-th call also ONE generator update on a fresh z.
+        Returns the critic's numbers ("d_loss", ...) and, on the calls that updated G, "g_loss"."""
+        x = self.as_batch(x)
+        n = x.shape[0]
+        if self.conditional:
+            self.onehot_for(y, n)            # fail early on bad labels
+        opt_d, opt_g = optimizers["d"], optimizers["g"]
+        with no_grad():
+            fake = self.generate(self.sample_latent(n), y)
+        opt_d.zero_grad()
+        d_loss, logs = self.critic_loss(x, fake, y)
+        d_loss.backward()
+        opt_d.step()
+        self.after_critic_step()
+        self.critic_steps.data[...] = self.critic_steps.data + 1
+        if int(self.critic_steps.item()) % self.n_critic == 0:
+            opt_g.zero_grad()
+            with frozen(self.critic):
+                g_loss = self.generator_loss(self.sample_latent(n), y)
+                g_loss.backward()
+            opt_g.step()
+            logs["g_loss"] = float(g_loss.item())
+        return logs
+
+    def sample(self, n, labels=None, z=None):
+        """``n`` samples G(z), z ~ N(0, I) (or the given z), in evaluation mode (BatchNorm's running stats)."""
+        n = self.check_n(n)
+        with self.evaluating():
+            z = self.latent_for(n, z)
+            return self.generate(z, self.labels_for(n, labels, self.device))
+
+    def _scores(self, x, y):
+        """f(x) and f(G(z)) on as many fresh fakes, in chunks, as host floats summed: (sum f(x), sum f(G(z)))."""
+        n = x.shape[0]
+        real, fake = [], []
+        for s in range(0, n, EVAL_CHUNK):
+            xb = x[s:s + EVAL_CHUNK]
+            yb = None if y is None or not self.conditional else y[s:s + EVAL_CHUNK]
+            if self.conditional and yb is None:
+                yb = self.labels_for(xb.shape[0], None, self.device)
+            real.append(self.score(xb, yb))
+            fake.append(self.score(self.generate(self.sample_latent(xb.shape[0]), yb), yb))
+        return real, fake
+
+
+@register_model("gan")
+class GAN(AdversarialModel):
+    """The GAN with the non-saturating generator loss (see the module docstring)."""
+
+    default_n_critic = 1
+
+    def critic_loss(self, real, fake, y=None):
+        d_real, d_fake = self.score(real, y), self.score(fake, y)
+        loss = F.binary_cross_entropy_with_logits(d_real, 1.0) + F.binary_cross_entropy_with_logits(d_fake, 0.0)
+        return loss, {"d_loss": float(loss.item()), "d_real": float(d_real.sigmoid().mean().item()),
+                      "d_fake": float(d_fake.sigmoid().mean().item())}
+
+    def generator_loss(self, z, y=None):
+        return F.binary_cross_entropy_with_logits(self.score(self.generate(z, y), y), 1.0)
+
+    def make_optimizers(self, lr=None):
+        """{"d": Adam, "g": Adam}, betas (0.5, 0.999); lr 2e-4 for images (DCGAN), 1e-3 for vectors."""
+        lr = (2e-4 if self.is_image else 1e-3) if lr is None else lr
+        return {"d": optim.Adam(self.critic.parameters(), lr=lr, betas=(0.5, 0.999)),
+                "g": optim.Adam(self.generator.parameters(), lr=lr, betas=(0.5, 0.999))}
+
+    def evaluate(self, x, y=None):
+        """Held-out {"d_real", "d_fake"}: the mean probability D gives to held-out real samples and to as many
+        fresh generated ones."""
+        x = self.as_batch(x, "held-out batch")
+        with self.evaluating():
+            real, fake = self._scores(x, y)
+            n = x.shape[0]
+            return {"d_real": sum(float(r.sigmoid().sum().item()) for r in real) / n,
+                    "d_fake": sum(float(f.sigmoid().sum().item()) for f in fake) / n}

@@ -1,0 +1,230 @@
+"""The variational autoencoder (Kingma & Welling 2014), optionally conditional (Sohn et al. 2015) and with a
+beta weight on the KL term (Higgins et al. 2017).
+
+The model::
+
+    encoder:  x -> (mu, logvar)           q(z | x) = N(mu, diag sigma^2),  sigma^2 = exp(logvar)
+    sample:   z = mu + exp(logvar / 2) * eps,   eps ~ N(0, I)      (the reparameterisation: z is a
+              differentiable function of mu and logvar, the randomness is in eps)
+    decoder:  z -> the parameters of p(x | z): Bernoulli logits, or a Gaussian mean
+    prior:    p(z) = N(0, I)
+
+The loss minimised is the negative ELBO per sample, averaged over the batch::
+
+    -ELBO(x) = E_q[-log p(x | z)] + KL(q(z | x) || N(0, I))       (one-sample estimate of the first term)
+    rec      = -log p(x | z) summed over the pixels (nats per image):
+               Bernoulli:  sum_i BCE_with_logits(l_i, x_i) = sum_i max(l_i, 0) - l_i x_i + log(1 + e^-|l_i|)
+               Gaussian:   sum_i 1/2 (log 2 pi + log s^2 + (x_i - m_i)^2 / s^2)
+    kl       = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j))          (closed form)
+    loss     = mean over the batch of rec + beta kl
+
+and its gradients, which the tests check against finite differences with eps held fixed::
+
+    dkl/dmu = mu,   dkl/dlogvar = (sigma^2 - 1) / 2
+    Bernoulli: drec/dl_i = sigmoid(l_i) - x_i                    Gaussian: drec/dm_i = (m_i - x_i) / s^2
+    dz/dmu = 1,     dz/dlogvar = eps exp(logvar / 2) / 2        (then the chain rule through the nets)
+
+MNIST pixels are grey levels in [0, 1], not binary: with the Bernoulli likelihood "rec" is then the
+cross-entropy of the pixel values (the convention of the PyTorch example and of most VAE tutorials), not a
+log-likelihood of discrete data. The Gaussian likelihood's variance s^2 is one learned scalar shared by all
+dimensions (``sigma=None``, the "calibrated decoder" of Rybkin et al. 2021; the parameter is
+``decoder_logvar``) or the fixed ``sigma ** 2``.
+
+Defaults (the PyTorch example): MLP 784-400-20 (encoder 784-400 ReLU, 400->20 mu, 400->20 logvar; decoder
+20-400 ReLU-784), Bernoulli, beta 1, Adam lr 1e-3, batch 128. The conv variant uses the DCGAN-style
+:class:`~tinygen.models.nets.ConvEncoder` / :class:`~tinygen.models.nets.ConvDecoder` with ``width`` 32.
+Conditional: the one-hot label is concatenated to the encoder's input (as constant channels for the conv
+encoder) and to z at the decoder's input.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import creation as _creation
+from .. import functional as F
+from .. import nn, optim
+from ..ops import stack
+from ..tensor import Tensor
+from .base import GenerativeModel, register_model
+from .nets import check_arch, decoder_net, encoder_net
+
+__all__ = ["VAE"]
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+EVAL_CHUNK = 1000  # samples per forward pass in evaluate()
+
+
+@register_model("vae")
+class VAE(GenerativeModel):
+    """The VAE (see the module docstring). ``build_model("vae", data_shape=(1, 28, 28))`` gives the 784-400-20
+    MLP with the Bernoulli likelihood.
+
+    Arguments: ``data_shape``; ``arch`` "mlp" or "conv"; ``latent_dim`` (20 for images, 2 for vectors);
+    ``hidden`` the MLP encoder's hidden sizes, mirrored by the decoder ((400,) for images, (128, 128) for
+    vectors); ``width`` the conv nets' base channels (32); ``likelihood`` "bernoulli" (images' default) or
+    "gaussian" (vectors' default); ``sigma`` the Gaussian's fixed std (None: learned); ``beta`` the KL weight;
+    ``conditional`` and ``num_classes``."""
+
+    has_encoder = True
+    has_likelihood = True
+
+    def __init__(self, data_shape=(1, 28, 28), arch="mlp", latent_dim=None, hidden=None, width=32,
+                 likelihood=None, sigma=None, beta=1.0, conditional=False, num_classes=10):
+        image = len(tuple(data_shape) if not isinstance(data_shape, int) else (data_shape,)) == 3
+        latent_dim = (20 if image else 2) if latent_dim is None else int(latent_dim)
+        super().__init__(data_shape, latent_dim, conditional, num_classes)
+        check_arch(arch, self.data_shape, "vae")
+        hidden = tuple(int(h) for h in ((400,) if image else (128, 128))) if hidden is None else \
+            tuple(int(h) for h in hidden)
+        likelihood = ("bernoulli" if image else "gaussian") if likelihood is None else str(likelihood).lower()
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"vae: unknown likelihood {likelihood!r}; use 'bernoulli' or 'gaussian'")
+        if sigma is not None and (likelihood != "gaussian" or not float(sigma) > 0):
+            raise ValueError("vae: sigma (a positive fixed std) only goes with likelihood='gaussian'")
+        if float(beta) < 0:
+            raise ValueError(f"vae: beta must be >= 0, got {beta!r}")
+        self.arch, self.likelihood, self.beta = arch, likelihood, float(beta)
+        self.sigma = None if sigma is None else float(sigma)
+        self._remember(data_shape=self.data_shape, arch=arch, latent_dim=latent_dim, hidden=hidden,
+                       width=int(width), likelihood=likelihood, sigma=self.sigma, beta=self.beta,
+                       conditional=self.conditional, num_classes=self.num_classes)
+        k = self.num_classes if self.conditional else 0
+        self.encoder = encoder_net(self.data_shape, arch, hidden, int(width), cond_dim=k)
+        self.fc_mu = nn.Linear(self.encoder.features, latent_dim)
+        self.fc_logvar = nn.Linear(self.encoder.features, latent_dim)
+        self.decoder = decoder_net(latent_dim, self.data_shape, arch, hidden[::-1], int(width), cond_dim=k)
+        if likelihood == "gaussian" and self.sigma is None:
+            self.decoder_logvar = nn.Parameter(_creation.zeros(1))   # log s^2, learned, shared
+
+    # --- the pieces -------------------------------------------------------------------------------------------
+    def encode(self, x, y=None):
+        """(mu, logvar) of q(z | x), each (N, latent_dim). Records a graph when gradients are enabled."""
+        x = self.as_batch(x, "encoder's input")
+        h = self.encoder(x, self.onehot_for(y, x.shape[0], "encode"))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    @staticmethod
+    def reparameterize(mu, logvar, eps=None):
+        """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) unless given (the tests hold it fixed)."""
+        if eps is None:
+            eps = _creation.randn(*mu.shape, dtype=mu.dtype, device=mu.device)
+        return mu + (logvar * 0.5).exp() * eps
+
+    def decoder_output(self, z, y=None):
+        """The decoder's raw output (N, *data_shape): Bernoulli logits, or the Gaussian mean."""
+        return self.decoder(z, self.onehot_for(y, z.shape[0], "decode"))
+
+    def decode(self, z, y=None):
+        """The mean of p(x | z), (N, *data_shape): sigmoid(logits) in [0, 1] (Bernoulli) or the Gaussian mean."""
+        return self.decode_onehot(z, self.onehot_for(y, z.shape[0], "decode"))
+
+    def decode_onehot(self, z, c):
+        """``decode`` with the condition given as (N, num_classes) floats (one-hot, or a blend of them)."""
+        out = self.decoder(z, c)
+        return out.sigmoid() if self.likelihood == "bernoulli" else out
+
+    def _logvar_out(self):
+        """log s^2 of the Gaussian likelihood: the learned parameter, or the constant log sigma^2."""
+        if self.sigma is not None:
+            w = self.fc_mu.weight
+            return Tensor(w.xp.full((1,), 2.0 * math.log(self.sigma), dtype=w.data.dtype))
+        return self.decoder_logvar
+
+    def negative_elbo(self, x, y=None, eps=None, reduction="mean"):
+        """The loss and its parts as Tensors: {"loss": rec + beta kl, "nelbo": rec + kl, "rec", "kl"}, each the
+        mean over the batch (``reduction="mean"``) or one per sample ("none"). ``eps`` (N, latent_dim) fixes
+        the reparameterisation noise."""
+        x = self.as_batch(x)
+        mu, logvar = self.encode(x, y)
+        z = self.reparameterize(mu, logvar, eps)
+        out = self.decoder_output(z, y)
+        axes = tuple(range(1, x.ndim))
+        if self.likelihood == "bernoulli":
+            rec = F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(axes)
+        else:
+            rec = F.gaussian_nll(x, out, self._logvar_out(), reduction="none").sum(axes)
+        kl = F.gaussian_kl(mu, logvar)                          # (N,): one KL per sample
+        terms = {"loss": rec + kl * self.beta, "nelbo": rec + kl, "rec": rec, "kl": kl}
+        if reduction == "mean":
+            return {k: v.mean() for k, v in terms.items()}
+        if reduction != "none":
+            raise ValueError(f"vae: reduction must be 'mean' or 'none', got {reduction!r}")
+        return terms
+
+    # --- the contract ---------------------------------------------------------------------------------------
+    @property
+    def default_batch_size(self):
+        return 128
+
+    def make_optimizers(self, lr=None):
+        """{"opt": Adam(lr=1e-3)} (the PyTorch example's)."""
+        return {"opt": optim.Adam(self.parameters(), lr=1e-3 if lr is None else lr)}
+
+    def train_step(self, x, y, optimizers):
+        """One Adam step on the batch's mean negative ELBO (rec + beta kl). Returns {"loss", "rec", "kl"}
+        in nats per sample (batch means)."""
+        opt = optimizers["opt"]
+        opt.zero_grad()
+        terms = self.negative_elbo(x, y)
+        terms["loss"].backward()
+        opt.step()
+        return {"loss": float(terms["loss"].item()), "rec": float(terms["rec"].item()),
+                "kl": float(terms["kl"].item())}
+
+    def evaluate(self, x, y=None):
+        """Held-out {"nelbo", "rec", "kl"}: the negative ELBO (beta = 1) and its parts, in nats per sample,
+        averaged over ``x`` (one draw of eps per sample). Evaluation mode, no graph."""
+        x = self.as_batch(x, "held-out batch")
+        n = x.shape[0]
+        sums = {"nelbo": 0.0, "rec": 0.0, "kl": 0.0}
+        with self.evaluating():
+            for s in range(0, n, EVAL_CHUNK):
+                yb = None if y is None or not self.conditional else y[s:s + EVAL_CHUNK]
+                terms = self.negative_elbo(x[s:s + EVAL_CHUNK], yb, reduction="none")
+                for k in sums:
+                    sums[k] += float(terms[k].sum().item())
+        return {k: v / n for k, v in sums.items()}
+
+    def sample(self, n, labels=None, z=None):
+        """``n`` images decoded from z ~ N(0, I): the mean of p(x | z) (pixel probabilities for Bernoulli)."""
+        n = self.check_n(n)
+        with self.evaluating():
+            z = self.latent_for(n, z)
+            return self.decode(z, self.labels_for(n, labels, self.device))
+
+    def reconstruct(self, x, y=None):
+        """decode(mu(x)): the reconstruction through the posterior mean (no noise), shape (N, *data_shape)."""
+        with self.evaluating():
+            mu, _ = self.encode(x, y)
+            return self.decode(mu, y)
+
+    def interpolate(self, x1, x2, steps=8, y1=None, y2=None):
+        """Decodings of the straight line between the posterior means of x1 and x2 (batches of k samples each):
+        (k, steps, *data_shape), from x1's code (t = 0) to x2's (t = 1). For a conditional model the one-hot
+        labels are interpolated too (y2 defaults to y1)."""
+        steps = int(steps)
+        if steps < 2:
+            raise ValueError(f"vae: interpolate needs steps >= 2, got {steps}")
+        with self.evaluating():
+            return _interpolate(self, x1, x2, steps, y1, y2, lambda x, y: self.encode(x, y)[0])
+
+
+def _interpolate(model, x1, x2, steps, y1, y2, code):
+    """Shared by the AE and the VAE: the decoder's mean along z(t) = (1 - t) code(x1) + t code(x2)."""
+    x1, x2 = model.as_batch(x1, "first batch"), model.as_batch(x2, "second batch")
+    if x1.shape[0] != x2.shape[0]:
+        raise ValueError(f"{model.kind}: interpolate needs as many samples in x1 as in x2, got {x1.shape[0]} and "
+                         f"{x2.shape[0]}")
+    k = x1.shape[0]
+    if model.conditional and y2 is None:
+        y2 = y1
+    z1, z2 = code(x1, y1), code(x2, y2)
+    c1 = model.onehot_for(y1, k, "interpolate")
+    c2 = model.onehot_for(y2, k, "interpolate")
+    rows = []
+    for i in range(steps):
+        t = i / (steps - 1)
+        z = z1 * (1.0 - t) + z2 * t
+        c = None if c1 is None else c1 * (1.0 - t) + c2 * t
+        rows.append(model.decode_onehot(z, c))
+    return stack(rows, axis=1)
