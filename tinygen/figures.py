@@ -1,0 +1,200 @@
+"""The pictures of a model, as the trainer and the ``tinygen`` command draw them.
+
+:mod:`tinygen.plots` draws arrays; this module knows models: it asks a model for samples, reconstructions,
+interpolations and latent codes, and picks the right picture for the data (an image grid for images, a scatter
+over the true modes for the 2-D toys). Every function takes host data and writes one PNG, returning its path.
+
+    save_samples(model, "samples.png", data_kind="image")          # 8x8 grid (conditional: a row per digit)
+    save_samples(model, "ring.png", data_kind="toy", real=x, modes=modes("ring8"))
+    save_reconstructions(model, x_heldout, "reconstructions.png")    # AE / VAE only
+    save_interpolations(model, x_heldout, "interpolations.png")
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np  # host-side arrays for the pictures
+
+from . import plots
+from .autograd import no_grad
+from .creation import tensor as _tensor
+
+__all__ = ["save_samples", "save_reconstructions", "save_interpolations", "save_latent", "draw",
+           "evaluate_heldout", "mode_coverage", "encode_mean", "reconstruct", "interpolation_rows", "TOY_SAMPLES"]
+
+TOY_SAMPLES = 2500   # VEEGAN's count for the 2-D mixtures
+
+
+def _host(t):
+    return t.numpy() if hasattr(t, "numpy") else np.asarray(t)
+
+
+def _value_range(model):
+    return tuple(getattr(model, "data_range", None) or (0.0, 1.0))
+
+
+def _as_tensor(model, a, dtype=None):
+    return _tensor(np.ascontiguousarray(a), dtype=dtype, device=model.device)
+
+
+def _labels(model, y):
+    return None if (y is None or not getattr(model, "conditional", False)) else _as_tensor(model, y, "int64")
+
+
+def _image_shape(model, imgs):
+    shape = tuple(model.data_shape)
+    return imgs.reshape((len(imgs),) + shape) if len(shape) == 3 else imgs
+
+
+# --- what the models offer ---------------------------------------------------------------------------------
+def encode_mean(model, x, y=None):
+    """The latent code of x (the AE's code, a VAE's posterior mean), as a Tensor, without a graph."""
+    with no_grad():
+        z = model.encode(_as_tensor(model, x), _labels(model, y))
+    return z[0] if isinstance(z, (tuple, list)) else z
+
+
+def reconstruct(model, x, y=None):
+    """The model's reconstructions of host images x (AE / VAE), a Tensor."""
+    return model.reconstruct(_as_tensor(model, x), _labels(model, y))
+
+
+def interpolation_rows(model, x=None, y=None, rows=8, steps=10):
+    """(rows, steps, *data_shape) host images along straight lines in latent space: between the codes of
+    pairs of images of x for the AE / VAE, between pairs of prior draws z for the GAN family."""
+    if getattr(model, "has_encoder", False):
+        n = min(rows, len(x) // 2)
+        if n < 1:
+            raise ValueError("interpolations need at least two images")
+        ya = None if y is None else y[:n]
+        yb = None if y is None else y[n:2 * n]
+        out = model.interpolate(_as_tensor(model, x[:n]), _as_tensor(model, x[n:2 * n]), steps,
+                                _labels(model, ya), _labels(model, yb))
+        return _host(out)
+    za, zb = _host(model.sample_latent(rows)), _host(model.sample_latent(rows))
+    t = np.linspace(0.0, 1.0, steps, dtype=za.dtype)[None, :, None]
+    z = (za[:, None, :] * (1 - t) + zb[:, None, :] * t).reshape(rows * steps, -1)
+    labels = None
+    if getattr(model, "conditional", False):                 # one random class per row
+        labels = _as_tensor(model, np.repeat(np.arange(rows) % model.num_classes, steps), "int64")
+    imgs = _host(model.sample(rows * steps, labels=labels, z=_as_tensor(model, z)))
+    return imgs.reshape((rows, steps) + imgs.shape[1:])
+
+
+# --- pictures ---------------------------------------------------------------------------------------------
+def save_samples(model, path, *, data_kind="image", n=None, label=None, real=None, modes=None, title=None):
+    """Samples of ``model``: an image grid (a conditional model without ``label``: one row per class), or for
+    2-D data a scatter of ``n`` (2,500) samples over ``real`` points and the true ``modes``."""
+    if data_kind == "toy":
+        n = n or TOY_SAMPLES
+        fake = _host(model.sample(n, labels=label)) if label is not None else _host(model.sample(n))
+        fake = fake.reshape(len(fake), -1)
+        real = fake[:0] if real is None else real
+        if len(real) == 0:
+            real = fake
+        return plots.save_toy_samples(real, fake, path, modes=modes, title=title)
+    labels, nrow = None, None
+    if label is not None:
+        labels, n = int(label), n or 64
+    elif getattr(model, "conditional", False):
+        k = model.num_classes
+        per = max(1, (n or 10 * k) // k)
+        labels, n, nrow = np.repeat(np.arange(k), per), k * per, per
+    n = n or 64
+    marks = None
+    if nrow is not None:                                   # the class, in the first tile of each row
+        marks = [str(c) if i % nrow == 0 else None for i, c in enumerate(labels)]
+    kw = {} if labels is None else {"labels": labels if isinstance(labels, int) else _as_tensor(model, labels,
+                                                                                               "int64")}
+    imgs = _host(model.sample(n, **kw))
+    return plots.save_image_grid(_image_shape(model, imgs), path, nrow=nrow, value_range=_value_range(model),
+                                 title=title, labels=marks)
+
+
+def save_reconstructions(model, x, path, y=None, n=20, title=None):
+    x, y = x[:n], None if y is None else y[:n]
+    rec = _host(reconstruct(model, x, y))
+    return plots.save_reconstructions(_image_shape(model, x), _image_shape(model, rec), path, n=n,
+                                      value_range=_value_range(model), title=title)
+
+
+def save_interpolations(model, x, path, y=None, rows=8, steps=10, title=None):
+    imgs = interpolation_rows(model, x, y, rows, steps)
+    return plots.save_interpolations(imgs, path, value_range=_value_range(model), title=title)
+
+
+def save_latent(model, x, y, path, title=None):
+    z = _host(encode_mean(model, x, y if getattr(model, "conditional", False) else None))
+    return plots.save_latent_scatter(z.reshape(len(z), -1), y, path, title=title)
+
+
+# --- numbers ----------------------------------------------------------------------------------------------
+def evaluate_heldout(model, x, y=None, chunk=500):
+    """``model.evaluate`` over x in chunks, averaged (weighted by chunk size)."""
+    sums, total = {}, 0
+    for i in range(0, len(x), chunk):
+        xb = _as_tensor(model, x[i:i + chunk])
+        yb = None if y is None else _as_tensor(model, y[i:i + chunk], "int64")
+        with no_grad():
+            res = model.evaluate(xb, yb) or {}
+        m = len(xb)
+        for k, v in res.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * m
+        total += m
+    return {k: v / total for k, v in sums.items()} if total else {}
+
+
+def mode_coverage(model, name, n=TOY_SAMPLES):
+    """VEEGAN's numbers for 2,500 samples on a 2-D mixture (``tinygen.metrics.mode_coverage``): the modes
+    covered ("modes_covered"), the percentage of high-quality samples ("high_quality", within 3 std of a mode)
+    and the KL of their spread over the modes to the uniform one ("mode_kl")."""
+    try:
+        from .metrics import mode_coverage as _coverage
+    except ImportError:
+        return {}
+    from .data import modes, toy_std
+    samples = _host(model.sample(n)).reshape(n, -1)
+    res = _coverage(samples, modes(name), toy_std(name))
+    return {"modes_covered": int(res["modes"]), "high_quality": float(res["high_quality"]),
+            "mode_kl": float(res["kl"])}
+
+
+# --- what the trainer draws ---------------------------------------------------------------------------------
+def draw(what, model, out, step, data, held):
+    """One of the run's pictures: "samples", "curves", "reconstructions", "interpolations", "latent"."""
+    out = Path(out)
+    images = data.kind == "image"
+    ref = held if held is not None else data
+    if what == "samples":
+        real = None if images else ref.x[:TOY_SAMPLES]
+        return save_samples(model, out / f"samples_{step:06d}.png", data_kind=data.kind, real=real,
+                            modes=data.toy_modes, title=f"{model.kind} samples, step {step}")
+    if what == "curves":
+        from .runs import read_metrics
+        recs = read_metrics(out)
+        if recs:
+            smooth = 0 if len(recs) < 60 else min(50, len(recs) // 20)
+            return plots.save_curves(recs, out / "curves.png", title=f"{model.kind} on {data.name}",
+                                     smooth=smooth)
+        return None
+    if not images:
+        return None
+    encoder = getattr(model, "has_encoder", False)
+    if what == "interpolations" and not encoder:
+        rows = interpolation_rows(model, rows=8, steps=10)
+        return plots.save_interpolations(rows, out / "interpolations.png", value_range=_value_range(model),
+                                         title=f"{model.kind}: generated along straight lines between two draws "
+                                               f"of z, step {step}")
+    if not encoder:
+        return None
+    if what == "reconstructions":
+        return save_reconstructions(model, ref.x, out / "reconstructions.png", y=ref.y,
+                                    title=f"{model.kind}: held-out images and their reconstructions, step {step}")
+    if what == "interpolations":
+        return save_interpolations(model, ref.x, out / "interpolations.png", y=ref.y,
+                                   title=f"{model.kind}: decoded along straight lines between the codes of two "
+                                         f"held-out images, step {step}")
+    if what == "latent" and ref.y is not None:
+        return save_latent(model, ref.x[:2000], ref.y[:2000], out / "latent.png",
+                           title=f"{model.kind}: codes of {min(2000, len(ref.x))} held-out images")
+    return None

@@ -1,0 +1,295 @@
+"""Run folders: what ``tinygen.train`` writes and what ``tinygen sample/reconstruct/interpolate`` read back.
+
+A run folder holds::
+
+    config.json        the model's kind and constructor arguments, the data, the training settings, versions
+    metrics.jsonl      one JSON object per logged step: step, epoch, time, the training losses (averaged over
+                       the steps since the previous line) and, now and then, held-out numbers (``*_heldout``)
+    checkpoint.npz     model state + every optimizer's state + RNG states + DataLoader position + step/epoch
+    samples_NNNNNN.png sample grids (2-D scatters over the true modes for the toy data) at step NNNNNN
+    curves.png         the curves of metrics.jsonl
+    reconstructions.png, interpolations.png, latent.png    for the AE and the VAE on images
+
+    run = load_run("runs/vae-mnist")          # the model rebuilt from config.json, weights from the checkpoint
+    images = run.model.sample(16)
+
+Errors about a run folder (missing, no config, unreadable checkpoint, a resume that does not match) raise
+:class:`RunError` (a ``ValueError``) with one sentence.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np  # host-side bookkeeping (data arrays, RNG states)
+
+from . import backend as _backend
+from .serialization import CheckpointError
+from .serialization import load as _load
+from .serialization import save as _save
+
+__all__ = ["RunError", "Run", "load_run", "read_config", "write_config", "read_metrics", "versions",
+           "CONFIG", "METRICS", "CHECKPOINT", "CHECKPOINT_FORMAT"]
+
+CONFIG, METRICS, CHECKPOINT = "config.json", "metrics.jsonl", "checkpoint.npz"
+CHECKPOINT_FORMAT = "tinygen-training-checkpoint"
+RUN_FORMAT = "tinygen-run"
+
+
+class RunError(ValueError):
+    """A run folder that cannot be used: missing, incomplete, corrupt, or not matching what was asked."""
+
+
+def versions():
+    """Versions of what computed the run (recorded in config.json)."""
+    import tinygen
+    out = {"tinygen": tinygen.__version__, "python": platform.python_version(), "numpy": np.__version__}
+    try:
+        import cupy
+        out["cupy"] = cupy.__version__
+    except Exception:  # not installed, or a broken CUDA install
+        pass
+    return out
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, (tuple, set)):
+        return list(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def write_config(out_dir, config):
+    """Write ``config`` as ``out_dir/config.json`` (atomically: temporary file + rename)."""
+    path = Path(out_dir) / CONFIG
+    tmp = path.with_name(f".{CONFIG}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_config(run_dir):
+    """``run_dir/config.json`` as a dict; :class:`RunError` when the folder or the file is missing or bad."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunError(f"there is no run folder {str(run_dir)!r}")
+    if not run_dir.is_dir():
+        raise RunError(f"{str(run_dir)!r} is a file, not a run folder")
+    path = run_dir / CONFIG
+    if not path.is_file():
+        raise RunError(f"{str(run_dir)!r} is not a tinygen run folder: it has no {CONFIG}")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise RunError(f"cannot read {path}: {e}") from None
+    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT or "model" not in config:
+        raise RunError(f"{path} is not the config of a tinygen run")
+    return config
+
+
+def read_metrics(run_dir):
+    """The records of ``run_dir/metrics.jsonl`` (a cut-off last line, from a killed process, is skipped)."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
+
+
+def truncate_metrics(run_dir, step):
+    """Drop the records after ``step`` (written after the checkpoint a resumed run continues from)."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return
+    keep = [json.dumps(r, default=_json_default) for r in read_metrics(run_dir) if r.get("step", 0) <= step]
+    tmp = path.with_name(f".{METRICS}.tmp-{os.getpid()}")
+    tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class MetricsLog:
+    """Appends one JSON line per record to metrics.jsonl (flushed each time, so a crash loses at most a line)."""
+
+    def __init__(self, run_dir):
+        self.path = Path(run_dir) / METRICS
+        self._f = open(self.path, "a", encoding="utf-8")
+
+    def write(self, record):
+        self._f.write(json.dumps(record, default=_json_default, allow_nan=True) + "\n")
+        self._f.flush()
+
+    def close(self):
+        self._f.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# RNG states and checkpoints
+# ---------------------------------------------------------------------------------------------------------
+def rng_states(device):
+    """The states of the device's generator and of the CPU generator (data order): what a resume restores."""
+    be = _backend.get_backend(device)
+    dev = None if _backend.normalize_device(device) == "cpu" else be.rng_state()   # the CPU: one generator
+    return {"device": device, "device_state": dev, "cpu": _backend.cpu_generator().bit_generator.state}
+
+
+def set_rng_states(states):
+    """Restore what :func:`rng_states` returned."""
+    _backend.cpu_generator().bit_generator.state = states["cpu"]
+    if states.get("device_state") is not None:
+        _backend.get_backend(states["device"]).set_rng_state(states["device_state"])
+
+
+class isolated_rng:
+    """``with isolated_rng(device, seed):`` draw from freshly seeded generators, then put the training
+    generators back exactly as they were: pictures and held-out numbers never change the training's noise,
+    and every sample grid of a run starts from the same noise (so the grids show the same z's learning)."""
+
+    def __init__(self, device, seed):
+        self.device, self.seed = device, int(seed)
+
+    def __enter__(self):
+        backends = [_backend.NUMPY]                       # the CPU generator: data order, host-side draws
+        be = _backend.get_backend(self.device)
+        if be is not _backend.NUMPY and "rng" in vars(be):
+            backends.append(be)
+        self.saved = [(b, b.rng) for b in backends]       # the generator objects themselves
+        for b in backends:
+            b.reseed(self.seed)                           # new objects: the saved ones are left untouched
+        return self
+
+    def __exit__(self, *exc):
+        for b, rng in self.saved:
+            b.rng = rng
+        return False
+
+
+def save_checkpoint(run_dir, *, model, optimizers, loader, step, epoch, device, extra=None):
+    """Write ``run_dir/checkpoint.npz`` atomically (the previous one survives a crash mid-write)."""
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "step": int(step),
+        "epoch": int(epoch),
+        "model": model.state_dict(),
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "rng": rng_states(device),
+        "loader": loader.state_dict() if loader is not None else None,
+        "extra": extra or {},
+    }
+    path = Path(run_dir) / CHECKPOINT
+    _save(state, path)
+    return path
+
+
+def load_checkpoint(run_dir):
+    """The dict :func:`save_checkpoint` wrote; :class:`RunError` with one sentence when it cannot be read."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.is_file():
+        raise RunError(f"the run folder {str(run_dir)!r} has no {CHECKPOINT} (training never reached its first "
+                       f"checkpoint)")
+    try:
+        state = _load(path)
+    except CheckpointError as e:
+        raise RunError(f"cannot load {path}: {e}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise RunError(f"{path} is a tinygen file but not a training checkpoint")
+    return state
+
+
+def restore_checkpoint(state, *, model, optimizers=None, loader=None, rng=True):
+    """Load a checkpoint dict into the model (and optimizers, loader, RNG); RunError when they do not fit."""
+    try:
+        model.load_state_dict(state["model"])
+    except ValueError as e:
+        raise RunError(f"the checkpoint does not fit the model: {e}") from None
+    if optimizers is not None:
+        saved = state.get("optimizers") or {}
+        if set(saved) != set(optimizers):
+            raise RunError(f"the checkpoint has optimizers {sorted(saved)} but the model makes {sorted(optimizers)}")
+        for name, opt in optimizers.items():
+            try:
+                opt.load_state_dict(saved[name])
+            except ValueError as e:
+                raise RunError(f"the checkpoint's optimizer {name!r} does not fit: {e}") from None
+    if loader is not None and state.get("loader") is not None:
+        try:
+            loader.load_state_dict(state["loader"])
+        except ValueError as e:
+            raise RunError(f"the checkpoint's data position does not fit this data: {e}") from None
+    if rng:
+        set_rng_states(state["rng"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# loading a finished (or interrupted) run
+# ---------------------------------------------------------------------------------------------------------
+class Run:
+    """A run folder loaded back: ``config`` (config.json), ``model`` (rebuilt, weights from the checkpoint,
+    in eval mode), ``step`` and ``epoch`` of the checkpoint, and ``path``."""
+
+    def __init__(self, path, config, model, step, epoch):
+        self.path, self.config, self.model, self.step, self.epoch = Path(path), config, model, step, epoch
+
+    @property
+    def kind(self):
+        return self.config["model"]["kind"]
+
+    @property
+    def data_name(self):
+        return self.config.get("data", {}).get("name")
+
+    @property
+    def data_kind(self):
+        return self.config.get("data", {}).get("kind")
+
+    def __repr__(self):
+        return f"Run({str(self.path)!r}, {self.kind}, step {self.step})"
+
+
+def build_from_config(config):
+    """The model described by a run's config.json (fresh weights)."""
+    from .models import build_model
+    m = config["model"]
+    try:
+        return build_model(m["kind"], **m.get("config", {}))
+    except (TypeError, ValueError, KeyError) as e:
+        raise RunError(f"cannot rebuild the {m.get('kind')!r} model of this run from {CONFIG}: {e}") from None
+
+
+def load_run(run_dir, device="cpu"):
+    """A :class:`Run`: the model of ``run_dir`` rebuilt from config.json with the checkpoint's weights."""
+    config = read_config(run_dir)
+    state = load_checkpoint(run_dir)
+    model = build_from_config(config)
+    model.to(device)
+    restore_checkpoint(state, model=model, rng=False)
+    model.eval()
+    return Run(run_dir, config, model, int(state["step"]), int(state["epoch"]))
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def finite(v):
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def json_roundtrip(obj):
+    """``obj`` as it reads back from config.json (tuples become lists, NumPy numbers plain numbers)."""
+    return json.loads(json.dumps(obj, default=_json_default))
