@@ -39,9 +39,12 @@ has n_critic = 1, i.e. one D and one G update per call). The count lives in the 
 is saved with the state dict and a resumed run continues the cycle). Logs have "g_loss" only on the calls
 that updated the generator.
 
-Randomness: ``train_step``, ``sample``, ``evaluate``, ``reconstruct`` (AE: no) and ``interpolate`` draw from the
-global generator of the model's device (``tinygen.manual_seed``), like PyTorch. ``sample_latent(n)`` draws the
-prior's z, and ``sample(n, z=z)`` decodes given z (for a fixed-noise grid during training).
+Randomness: ``train_step``, ``sample`` (unless given z, and labels for a conditional model) and ``evaluate``
+(the VAE's eps, the GANs' fakes) draw from the global generator of the model's device (``tinygen.manual_seed``),
+like PyTorch; ``reconstruct`` and ``interpolate`` are deterministic (the VAE uses the posterior mean). So a
+trainer that wants a resumed run to match a straight one must checkpoint the generator's state after such
+calls, or make them at the same points in both. ``sample_latent(n)`` draws the prior's z (the AE: a Gaussian
+fitted to its codes), and ``sample(n, z=z)`` decodes given z (for a fixed-noise grid during training).
 
 ``sample``, ``reconstruct``, ``interpolate`` and ``evaluate`` run in evaluation mode (BatchNorm uses its
 running statistics) under ``no_grad``, and put the model back into the mode it was in.

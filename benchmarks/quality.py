@@ -1,0 +1,163 @@
+"""Quality bars of the generative models (issue 5), measured with a plain training loop of a few lines (not the
+trainer), printing the numbers and writing pictures to look at.
+
+    python benchmarks/quality.py vae  [--epochs 20]                 # held-out negative ELBO (nats per image)
+    python benchmarks/quality.py toy  [--data ring8 grid25] [--models gan wgan wgan-gp] [--iters 10000]
+    python benchmarks/quality.py mnist-gan [--models gan wgan-gp] [--minutes 3]
+    common: [--seed 0] [--out /tmp/quality]
+
+* vae: the MLP VAE 784-400-20, Bernoulli, Adam 1e-3, batch 128 on the embedded MNIST train split (8,000
+  images), then the negative ELBO on the held-out split (2,000). Bar: <= 114.5 nats after 20 epochs.
+  Writes vae_samples.png, vae_reconstructions.png, vae_interpolations.png.
+* toy: VEEGAN's mode coverage of 2,500 samples after ``--iters`` GENERATOR iterations (for the GAN one
+  iteration is one train_step call; for WGAN / WGAN-GP, with n_critic = 5, it is 5 calls: one generator
+  update after 5 critic updates). Nets 2-128-128-{2,1} ReLU, z of dimension 2, batch 256, each model with its
+  published optimizer defaults (GAN: Adam 1e-3, betas (0.5, 0.999)). Bar: the GAN covers 8/8 ring8 modes
+  with >= 90% high-quality samples. Writes toy_<data>.png (all models side by side).
+* mnist-gan: the DCGAN-style conv GAN / WGAN-GP on the embedded MNIST train split for a wall-clock budget;
+  writes mnist_<model>.png (64 samples). Look at them.
+
+Set OPENBLAS_NUM_THREADS=1 on a shared 2-core machine: with other processes running, OpenBLAS's second thread
+makes a 128x784x400 GEMM ~20x slower here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import tinygen as tg  # noqa: E402
+from tinygen import plots  # noqa: E402
+from tinygen.data import DataLoader, load_dataset, modes, toy_std  # noqa: E402
+from tinygen.metrics import mode_coverage  # noqa: E402
+from tinygen.models import build_model  # noqa: E402
+
+
+def report(**kv):
+    print(json.dumps(kv), flush=True)
+
+
+def batches(loader):
+    """Batches forever, epoch after epoch."""
+    while True:
+        yield from loader
+
+
+def run_vae(args):
+    tg.manual_seed(args.seed)
+    x, y = load_dataset("mnist", "train")
+    xt, yt = load_dataset("mnist", "test")
+    model = build_model("vae", data_shape=(1, 28, 28), arch="mlp")
+    opts = model.make_optimizers()
+    loader = DataLoader(x, y, batch_size=model.default_batch_size)
+    held = tg.tensor(xt)
+    t0 = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        total, n = 0.0, 0
+        for xb, yb in loader:
+            total += model.train_step(xb, yb, opts)["loss"] * xb.shape[0]
+            n += xb.shape[0]
+        ev = model.evaluate(held)
+        report(model="vae", epoch=epoch, train_loss=round(total / n, 3), heldout_nelbo=round(ev["nelbo"], 3),
+               rec=round(ev["rec"], 3), kl=round(ev["kl"], 3), seconds=round(time.perf_counter() - t0, 1))
+    seconds = time.perf_counter() - t0
+    # the final figure: average of 10 evaluations (each draws eps once per image) to shrink the noise
+    final = sum(model.evaluate(held)["nelbo"] for _ in range(10)) / 10
+    report(model="vae", result="heldout_nelbo_after_epochs", epochs=args.epochs, nelbo=round(final, 2),
+           bar=114.5, passed=final <= 114.5, train_seconds=round(seconds, 1))
+    os.makedirs(args.out, exist_ok=True)
+    plots.save_image_grid(model.sample(64), os.path.join(args.out, "vae_samples.png"),
+                          title=f"VAE 784-400-20 samples after {args.epochs} epochs")
+    plots.save_reconstructions(held[:20], model.reconstruct(held[:20]),
+                               os.path.join(args.out, "vae_reconstructions.png"), n=20)
+    plots.save_interpolations(model.interpolate(held[:6], held[6:12], steps=10),
+                              os.path.join(args.out, "vae_interpolations.png"))
+
+
+def run_toy(args):
+    os.makedirs(args.out, exist_ok=True)
+    for data in args.data:
+        x, y = load_dataset(data, "train")
+        real_test, _ = load_dataset(data, "test")
+        samples = {}
+        for kind in args.models:
+            tg.manual_seed(args.seed)
+            model = build_model(kind, data_shape=(2,), arch="mlp")
+            opts = model.make_optimizers()
+            stream = batches(DataLoader(x, y, batch_size=model.default_batch_size, drop_last=True))
+            calls = args.iters * model.n_critic
+            t0 = time.perf_counter()
+            for i in range(1, calls + 1):
+                xb, yb = next(stream)
+                model.train_step(xb, yb, opts)
+                if args.log_every and i % (args.log_every * model.n_critic) == 0:
+                    r = mode_coverage(model.sample(2500), modes(data), toy_std(data))
+                    report(model=kind, data=data, generator_iters=i // model.n_critic, **r)
+            seconds = time.perf_counter() - t0
+            s = model.sample(2500)
+            r = mode_coverage(s, modes(data), toy_std(data))
+            samples[f"{kind}: {r['modes']}/{r['num_modes']} modes, {r['high_quality']:.0f}% hq"] = s.numpy()
+            report(model=kind, data=data, result="mode_coverage", generator_iters=args.iters, critic_calls=calls,
+                   seed=args.seed, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()},
+                   seconds=round(seconds, 1))
+        plots.save_toy_grid(samples, real_test, os.path.join(args.out, f"toy_{data}_seed{args.seed}.png"),
+                            modes=modes(data), title=f"{data}: {args.iters} generator iterations, seed {args.seed}")
+
+
+def run_mnist_gan(args):
+    os.makedirs(args.out, exist_ok=True)
+    x, y = load_dataset("mnist", "train", range=(-1, 1))
+    for kind in args.models:
+        tg.manual_seed(args.seed)
+        model = build_model(kind, data_shape=(1, 28, 28), arch="conv", conditional=args.conditional)
+        opts = model.make_optimizers()
+        stream = batches(DataLoader(x, y, batch_size=model.default_batch_size, drop_last=True))
+        z = model.sample_latent(64)
+        labels = [i % 10 for i in range(64)] if args.conditional else None
+        t0, calls = time.perf_counter(), 0
+        while time.perf_counter() - t0 < 60 * args.minutes:
+            xb, yb = next(stream)
+            logs = model.train_step(xb, yb, opts)
+            calls += 1
+            if calls % 100 == 0:
+                report(model=kind, calls=calls, seconds=round(time.perf_counter() - t0, 1),
+                       **{k: round(v, 4) for k, v in logs.items()})
+        seconds = time.perf_counter() - t0
+        name = f"mnist_{kind}{'_cond' if args.conditional else ''}"
+        plots.save_image_grid(model.sample(64, labels=labels, z=z), os.path.join(args.out, f"{name}.png"),
+                              value_range=(-1, 1), nrow=8 if not args.conditional else 10,
+                              title=f"{kind} conv, {calls} critic calls ({calls // model.n_critic} G steps), "
+                                    f"{seconds / 60:.1f} min")
+        report(model=kind, result="mnist_conv_samples", calls=calls, generator_steps=calls // model.n_critic,
+               seconds=round(seconds, 1), png=os.path.join(args.out, f"{name}.png"))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("task", choices=["vae", "toy", "mnist-gan"])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--data", nargs="+", default=["ring8", "grid25"])
+    p.add_argument("--models", nargs="+", default=None)
+    p.add_argument("--iters", type=int, default=10000)
+    p.add_argument("--log-every", type=int, default=0, help="toy: report the metric every N generator iterations")
+    p.add_argument("--minutes", type=float, default=3.0)
+    p.add_argument("--conditional", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="/tmp/quality")
+    args = p.parse_args(argv)
+    if args.task == "vae":
+        run_vae(args)
+    elif args.task == "toy":
+        args.models = args.models or ["gan", "wgan", "wgan-gp"]
+        run_toy(args)
+    else:
+        args.models = args.models or ["gan", "wgan-gp"]
+        run_mnist_gan(args)
+
+
+if __name__ == "__main__":
+    main()
