@@ -1,21 +1,76 @@
 """The ``tinygen`` command.
 
-    tinygen info                 versions and devices
-    tinygen gradcheck            every op's first- and second-order gradient check, as a table
+    tinygen demo [--out DIR] [--quick]        the tour: a VAE and a WGAN-GP on MNIST, the GAN family on ring8
+    tinygen train MODEL [--data mnist|ring8|grid25|swissroll|PATH] [--arch mlp|conv] [--conditional]
+                  [--epochs N | --steps N] [--batch-size N] [--lr X] [--seed N] [--device cpu|cuda]
+                  [--out DIR] [--resume] [--overwrite]
+    tinygen sample RUN [--n 64] [--label 7] [--out FILE]
+    tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
+    tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
+    tinygen info                              versions and devices
+    tinygen gradcheck [OPS...]                every op's first- and second-order gradient check, as a table
 
-Bad input gets one sentence on stderr and exit code 2, never a traceback.
+Bad input gets one sentence on stderr and exit code 2, never a traceback (``TINYGEN_DEBUG=1`` shows it).
+A NaN in training exits with 1, Ctrl-C during training with 130 (after saving a checkpoint).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
+from pathlib import Path
+
+MODEL_KINDS = ("ae", "vae", "gan", "wgan", "wgan-gp")
+# the length of a `tinygen train` run when neither --epochs nor --steps is given
+DEFAULT_EPOCHS = {"ae": 10, "vae": 10, "gan": 5, "wgan": 10, "wgan-gp": 10}   # on images
+DEFAULT_TOY_STEPS = 5000                                                       # on the 2-D toys
 
 
 class CLIError(Exception):
     """A user mistake the CLI reports in one sentence (exit code 2)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (exit 2), not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonneg_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+# -------------------------------------------------------------------------------------------------------------
+# info, gradcheck
+# -------------------------------------------------------------------------------------------------------------
 def cmd_info(args):
     import numpy
 
@@ -69,33 +124,293 @@ def cmd_gradcheck(args):
     return 1 if failed else 0
 
 
+# -------------------------------------------------------------------------------------------------------------
+# train
+# -------------------------------------------------------------------------------------------------------------
+def _device(name):
+    from tinygen import backend
+    try:
+        device = backend.normalize_device(name)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    backend.get_backend(device)                   # DeviceError (one sentence) when it is not there
+    return device
+
+
+def _default_out(kind, data_name, arch, conditional):
+    name = Path(str(data_name)).name or "data"
+    parts = [kind, name] + ([arch] if arch else []) + (["cond"] if conditional else [])
+    return str(Path("runs") / "-".join(parts))
+
+
+def cmd_train(args):
+    import tinygen as tg
+    from tinygen import runs
+    from tinygen.data import load_dataset
+    from tinygen.models import build_model
+    from tinygen.train import train
+
+    device = _device(args.device)
+    out = args.out or _default_out(args.model, args.data or "mnist", args.arch, args.conditional)
+    epochs, steps = args.epochs, args.steps
+    if args.resume:
+        old = runs.read_config(out)
+        model_cfg = dict(old["model"]["config"])
+        if old["model"]["kind"] != args.model:
+            raise CLIError(f"{out} holds a {old['model']['kind']} run, not a {args.model} run")
+        for opt, key in (("arch", "arch"), ("conditional", "conditional")):
+            given = getattr(args, opt)
+            if given not in (None, False) and model_cfg.get(key) != given:
+                raise CLIError(f"{out} was trained with --{opt} {model_cfg.get(key)}; a resumed run keeps it")
+        data_name = old["data"]["name"]
+        if args.data is not None and args.data != data_name:
+            raise CLIError(f"{out} was trained on {data_name!r}; a resumed run keeps its data")
+        t = old["training"]
+        if epochs is None and steps is None:
+            epochs, steps = t.get("epochs"), t.get("steps")
+        batch_size = args.batch_size or t["batch_size"]
+        lr = args.lr if args.lr is not None else t.get("lr")
+        seed = t.get("seed", 0)
+        model = build_model(**model_cfg)
+    else:
+        data_name = args.data or "mnist"
+        ds = load_dataset(data_name, "train")
+        tg.manual_seed(args.seed)
+        kw = {"data_shape": tuple(ds.x.shape[1:]), "conditional": args.conditional}
+        if args.arch:
+            kw["arch"] = args.arch
+        elif ds.kind == "toy":
+            kw["arch"] = "mlp"                    # the GANs' default nets are conv, for images
+        if args.conditional:
+            kw["num_classes"] = int(ds.num_classes)
+        model = build_model(args.model, **kw)
+        if epochs is None and steps is None:
+            if ds.kind == "toy":
+                steps = DEFAULT_TOY_STEPS
+            else:
+                epochs = DEFAULT_EPOCHS.get(args.model, 10)
+        batch_size, lr, seed = args.batch_size, args.lr, args.seed
+    length = f"{epochs} epochs" if epochs is not None else f"{steps} steps"
+    print(f"training {args.model} on {data_name} for {length} ({model.num_parameters():,} parameters, "
+          f"{device}) into {out}", flush=True)
+    command = "tinygen " + " ".join(args.argv)
+    result = train(model, data_name, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, out_dir=out,
+                   device=device, seed=seed, resume=args.resume, overwrite=args.overwrite, command=command)
+    _print_result(result)
+    return 0
+
+
+def _print_result(result):
+    logs = ", ".join(f"{k} {v:.4g}" for k, v in result.logs.items())
+    held = ", ".join(f"{k} {v:.4g}" for k, v in result.heldout.items())
+    print(f"done: step {result.step} in {result.elapsed:.0f} s; {logs}" + (f"; held-out: {held}" if held else ""))
+    files = sorted(p.name for p in Path(result.out_dir).iterdir() if not p.name.startswith("."))
+    print(f"wrote {result.out_dir}/: {', '.join(files)}")
+
+
+# -------------------------------------------------------------------------------------------------------------
+# sample, reconstruct, interpolate
+# -------------------------------------------------------------------------------------------------------------
+def _load(args):
+    import tinygen as tg
+    from tinygen.runs import load_run
+    device = _device(args.device)
+    run = load_run(args.run, device=device)
+    tg.manual_seed(args.seed)
+    return run
+
+
+def _heldout(run, what):
+    from tinygen.data import DatasetError, load_dataset
+    name = run.data_name
+    if not name or name == "arrays":
+        raise CLIError(f"{what} needs the run's data, but {run.path} was trained on in-memory arrays")
+    rng = run.model.data_range or (0, 1)
+    try:
+        return load_dataset(name, "test", range=(-1, 1) if rng[0] < 0 else (0, 1))
+    except DatasetError as e:
+        raise CLIError(f"cannot load the run's data {name!r} for {what}: {e}") from None
+
+
+def cmd_sample(args):
+    from tinygen import figures
+    run = _load(args)
+    model = run.model
+    if args.label is not None and not model.conditional:
+        raise CLIError(f"the {run.kind} in {run.path} is not conditional, so it cannot take --label (train one "
+                       f"with --conditional)")
+    if args.label is not None and not 0 <= args.label < model.num_classes:
+        raise CLIError(f"--label must be between 0 and {model.num_classes - 1}, got {args.label}")
+    suffix = "" if args.label is None else f"_label{args.label}"
+    out = Path(args.out or run.path / f"sample{suffix}.png")
+    title = f"{run.kind}: {args.n} samples" + ("" if args.label is None else f" of class {args.label}") + \
+        f" (step {run.step})"
+    if run.data_kind == "toy":
+        from tinygen.data import modes
+        real = _heldout(run, "the scatter").x[:figures.TOY_SAMPLES]
+        figures.save_samples(model, out, data_kind="toy", n=args.n, label=args.label, real=real,
+                             modes=modes(run.data_name.lower()), title=title)
+    else:
+        figures.save_samples(model, out, n=args.n, label=args.label, title=title)
+    print(out)
+    return 0
+
+
+def cmd_reconstruct(args):
+    from tinygen import figures
+    run = _load(args)
+    if not run.model.has_encoder:
+        raise CLIError(f"reconstruct needs an AE or a VAE; {run.path} holds a {run.kind}")
+    if run.data_kind != "image":
+        raise CLIError(f"reconstruct draws images; {run.path} was trained on 2-D points")
+    ds = _heldout(run, "reconstruct")
+    out = Path(args.out or run.path / "reconstructions.png")
+    figures.save_reconstructions(run.model, ds.x, out, y=ds.y, n=args.n,
+                                 title=f"{run.kind}: held-out images and their reconstructions (step {run.step})")
+    print(out)
+    return 0
+
+
+def cmd_interpolate(args):
+    from tinygen import figures, plots
+    run = _load(args)
+    if run.data_kind != "image":
+        raise CLIError(f"interpolate draws images; {run.path} was trained on 2-D points")
+    out = Path(args.out or run.path / "interpolations.png")
+    if run.model.has_encoder:
+        ds = _heldout(run, "interpolate")
+        # pairs of different images, chosen by the seed
+        import numpy as np
+        idx = np.random.default_rng(args.seed).permutation(len(ds.x))[:2 * args.rows]
+        figures.save_interpolations(run.model, ds.x[idx], out, y=ds.y[idx], rows=args.rows, steps=args.steps,
+                                    title=f"{run.kind}: decoded along lines between the codes of two images")
+    else:
+        rows = figures.interpolation_rows(run.model, rows=args.rows, steps=args.steps)
+        plots.save_interpolations(rows, out, value_range=run.model.data_range or (0, 1),
+                                  title=f"{run.kind}: generated along lines between two draws of z")
+    print(out)
+    return 0
+
+
+def cmd_demo(args):
+    from tinygen.demo import run_demo
+    return run_demo(out=args.out, quick=args.quick, jobs=args.jobs)
+
+
+# -------------------------------------------------------------------------------------------------------------
+# the parser
+# -------------------------------------------------------------------------------------------------------------
 def build_parser():
-    p = argparse.ArgumentParser(prog="tinygen", description="tinygen: autograd from scratch and generative "
-                                "models (AE, VAE, GAN, WGAN, WGAN-GP) on NumPy/CuPy.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    p = _Parser(prog="tinygen", description="tinygen: autograd from scratch and generative models (AE, VAE, "
+                "GAN, WGAN, WGAN-GP) on NumPy/CuPy.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("demo", help="train a VAE and a WGAN-GP on MNIST and the GAN family on ring8; "
+                       "write their pictures")
+    s.add_argument("--out", default="tinygen-demo", help="the folder to write (default tinygen-demo)")
+    s.add_argument("--quick", action="store_true", help="a few seconds of training each (a smoke test)")
+    s.add_argument("--jobs", type=_positive_int, default=None,
+                   help="trainings run side by side (default: 2 on a machine with 2 or more cores)")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("train", help="train a model; writes a run folder")
+    s.add_argument("model", choices=MODEL_KINDS, metavar="MODEL", help=f"one of {', '.join(MODEL_KINDS)}")
+    s.add_argument("--data", default=None, help="mnist (default), ring8, grid25, swissroll, mnist-full, "
+                   "fashion-mnist, or a folder of MNIST-style IDX files")
+    s.add_argument("--arch", choices=("mlp", "conv"), default=None,
+                   help="the nets (default: mlp for AE/VAE, conv for the GANs on images, mlp on 2-D data)")
+    s.add_argument("--conditional", action="store_true", help="give the labels to the model (ask for a 7)")
+    length = s.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=_positive_int, help="passes over the data (total, also on --resume)")
+    length.add_argument("--steps", type=_positive_int, help="training steps (total, also on --resume)")
+    s.add_argument("--batch-size", type=_positive_int, default=None, help="default: the model's published one")
+    s.add_argument("--lr", type=_positive_float, default=None, help="default: the model's published one")
+    s.add_argument("--seed", type=_nonneg_int, default=0)
+    s.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    s.add_argument("--out", default=None, help="the run folder (default runs/MODEL-DATA[-ARCH][-cond])")
+    s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    s.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    s.set_defaults(func=cmd_train)
+
+    for name, helptext, func in (("sample", "a grid of samples from a run", cmd_sample),
+                                 ("reconstruct", "held-out images and their reconstructions (AE, VAE)",
+                                  cmd_reconstruct),
+                                 ("interpolate", "decodings along straight lines in latent space",
+                                  cmd_interpolate)):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("run", metavar="RUN", help="a run folder written by tinygen train")
+        if name == "sample":
+            s.add_argument("--n", type=_positive_int, default=None,
+                           help="how many (default 64; 2,500 points on 2-D data; 10 per class when conditional)")
+            s.add_argument("--label", type=int, default=None, help="the class to draw (conditional models)")
+        elif name == "reconstruct":
+            s.add_argument("--n", type=_positive_int, default=20, help="how many images (default 20)")
+        else:
+            s.add_argument("--rows", type=_positive_int, default=8, help="lines to draw (default 8)")
+            s.add_argument("--steps", type=_positive_int, default=10, help="images per line (default 10)")
+        s.add_argument("--out", default=None, help="the PNG to write (default: inside RUN)")
+        s.add_argument("--seed", type=_nonneg_int, default=0)
+        s.add_argument("--device", default="cpu")
+        s.set_defaults(func=func)
+
     s = sub.add_parser("info", help="versions and available devices")
     s.set_defaults(func=cmd_info)
     s = sub.add_parser("gradcheck", help="check every op's first and second derivatives")
     s.add_argument("ops", nargs="*", help="op names (default: all registered ops)")
-    s.add_argument("--seeds", type=int, default=3, help="random draws per op (default 3)")
+    s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op (default 3)")
     s.set_defaults(func=cmd_gradcheck)
     return p
 
 
+def _one_sentence(e):
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0]
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:              # a usage mistake (one line already on stderr), or --help
+        return e.code
+    args.argv = argv
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if getattr(args, "func", None) is cmd_interpolate and args.steps < 2:
+        print("tinygen interpolate: error: argument --steps: an interpolation needs at least 2 steps",
+              file=sys.stderr)
+        return 2
+    from tinygen.backend import DeviceError
+    from tinygen.serialization import CheckpointError
+    from tinygen.train import NonFiniteLossError, TrainingInterrupted
+    debug = os.environ.get("TINYGEN_DEBUG")
     try:
         return args.func(args)
     except CLIError as e:
         print(f"tinygen: error: {e}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as e:
+        hint = ""
+        if args.func is cmd_train:
+            out = args.out or _default_out(args.model, args.data or "mnist", args.arch, args.conditional)
+            hint = f" (tinygen train {args.model} --out {out} --resume)"
+        print(f"tinygen: {e}{hint}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("tinygen: interrupted", file=sys.stderr)
         return 130
+    except NonFiniteLossError as e:
+        if debug:
+            raise
+        print(f"tinygen: error: {_one_sentence(e)}", file=sys.stderr)
+        return 1
+    except (ValueError, DeviceError, CheckpointError, OSError) as e:
+        if debug:
+            raise
+        print(f"tinygen: error: {_one_sentence(e)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,216 @@
+"""The `tinygen` command (tinygen/cli.py, tinygen/demo.py): each command on tiny settings, and every bad input
+answered with one sentence on stderr, exit code 2 and no traceback.
+
+Most cases call ``main(argv)`` in this process (fast); a few run the installed console script in a subprocess
+to check what a user really sees, including Ctrl-C.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen.cli import main
+from tinygen.data import load_mnist, write_idx
+
+
+def run_main(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(code, err, text=None):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tinygen") and "error" in lines[0], err
+    assert "Traceback" not in err
+    if text:
+        assert text in lines[0], err
+
+
+def tinygen_cmd(*args, timeout=120, **kw):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", "tinygen.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env, **kw)
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    """A GAN trained for a few steps on ring8."""
+    out = tmp_path_factory.mktemp("runs") / "gan-ring8"
+    assert main(["train", "gan", "--data", "ring8", "--steps", "6", "--batch-size", "64", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def idx_folder(tmp_path_factory):
+    """A folder of MNIST-style IDX files: 256 training and 64 test images (a --data PATH)."""
+    d = tmp_path_factory.mktemp("idx")
+    x, y = load_mnist("train")
+    for split, n in (("train", 256), ("t10k", 64)):
+        write_idx(d / f"{split}-images-idx3-ubyte", np.round(x[:n, 0] * 255).astype(np.uint8))
+        write_idx(d / f"{split}-labels-idx1-ubyte", y[:n].astype(np.uint8))
+    return d
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory, idx_folder):
+    """A conditional VAE trained for a few steps on the IDX folder."""
+    out = tmp_path_factory.mktemp("runs") / "cvae"
+    assert main(["train", "vae", "--data", str(idx_folder), "--conditional", "--steps", "4", "--batch-size", "64",
+                 "--out", str(out)]) == 0
+    return out
+
+
+# --- the commands ---------------------------------------------------------------------------------------------
+def test_train_writes_a_run_folder(toy_run):
+    names = {p.name for p in toy_run.iterdir()}
+    assert {"config.json", "metrics.jsonl", "checkpoint.npz", "curves.png", "samples_000006.png"} <= names
+    cfg = json.loads((toy_run / "config.json").read_text())
+    assert cfg["model"]["kind"] == "gan" and cfg["model"]["config"]["arch"] == "mlp"
+    assert cfg["data"]["name"] == "ring8" and cfg["training"]["batch_size"] == 64
+    assert cfg["command"].startswith("tinygen train gan --data ring8")
+
+
+def test_train_resume_continues_to_the_new_total(toy_run, capsys):
+    code, out, err = run_main(capsys, "train", "gan", "--out", toy_run, "--resume", "--steps", "8")
+    assert code == 0, err
+    assert "done: step 8" in out
+    assert json.loads((toy_run / "config.json").read_text())["sessions"][-1]["from_step"] == 6
+
+
+def test_sample_command(toy_run, vae_run, capsys, tmp_path):
+    code, out, err = run_main(capsys, "sample", toy_run, "--n", "300", "--out", tmp_path / "s.png")
+    assert code == 0, err and (tmp_path / "s.png").stat().st_size > 0
+    code, out, err = run_main(capsys, "sample", vae_run, "--label", "7", "--n", "8")
+    assert code == 0, err
+    assert out.strip() == str(vae_run / "sample_label7.png") and (vae_run / "sample_label7.png").exists()
+    code, out, err = run_main(capsys, "sample", vae_run)                    # a row per class
+    assert code == 0 and (vae_run / "sample.png").exists()
+
+
+def test_reconstruct_and_interpolate_commands(vae_run, toy_run, capsys, tmp_path):
+    code, out, err = run_main(capsys, "reconstruct", vae_run, "--n", "8")
+    assert code == 0, err and (vae_run / "reconstructions.png").exists()
+    code, out, err = run_main(capsys, "interpolate", vae_run, "--rows", "3", "--steps", "5", "--out",
+                              tmp_path / "i.png")
+    assert code == 0, err and (tmp_path / "i.png").exists()
+    one_line_error(*run_main(capsys, "reconstruct", toy_run)[::2], "needs an AE or a VAE")
+    one_line_error(*run_main(capsys, "interpolate", toy_run)[::2], "trained on 2-D points")
+
+
+def test_info_and_gradcheck_still_work(capsys):
+    code, out, _ = run_main(capsys, "info")
+    assert code == 0 and out.startswith("tinygen ")
+    code, out, _ = run_main(capsys, "gradcheck", "exp", "--seeds", "1")
+    assert code == 0 and "1/1 ops pass" in out
+
+
+def test_demo_quick(tmp_path, monkeypatch):
+    """The whole demo path on a few steps per model, in this process (one worker)."""
+    import tinygen.demo as demo
+    monkeypatch.setattr(demo, "QUICK_STEPS", 4)
+    assert demo.run_demo(out=tmp_path, quick=True, jobs=1, progress=False) == 0
+    assert (tmp_path / "mnist_samples.png").exists() and (tmp_path / "ring8_gan_family.png").exists()
+    assert {"samples_000004.png", "reconstructions.png", "interpolations.png", "curves.png"} <= \
+        {p.name for p in (tmp_path / "vae-mnist").iterdir()}
+    for name in ("wgan-gp-mnist", "gan-ring8", "wgan-ring8", "wgan-gp-ring8"):
+        assert (tmp_path / name / "samples_000004.png").exists()
+
+
+# --- bad input: one sentence, exit 2 ------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, text", [
+    (["train", "diffusion"], "invalid choice: 'diffusion'"),
+    (["train", "vae", "--data", "cifar"], "unknown dataset 'cifar'"),
+    (["train", "vae", "--epochs", "2", "--steps", "5"], "not allowed with argument"),
+    (["train", "vae", "--epochs", "-3"], "expected a positive integer, got '-3'"),
+    (["train", "vae", "--steps", "0"], "expected a positive integer, got '0'"),
+    (["train", "vae", "--batch-size", "-1"], "expected a positive integer"),
+    (["train", "vae", "--lr", "-0.1"], "expected a positive number"),
+    (["train", "vae", "--seed", "-1"], "expected an integer >= 0"),
+    (["train", "vae", "--device", "tpu"], "unknown device 'tpu'"),
+    (["train", "gan", "--data", "ring8", "--arch", "conv", "--steps", "1"], "conv nets take images"),
+    (["sample", "/nonexistent/run"], "there is no run folder '/nonexistent/run'"),
+    (["reconstruct", "/nonexistent/run"], "there is no run folder"),
+    (["interpolate", "/nonexistent/run"], "there is no run folder"),
+    (["sample"], "the following arguments are required: RUN"),
+    (["gradcheck", "nosuchop"], "unknown op(s) nosuchop"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["interpolate", "/nonexistent/run", "--steps", "1"], "at least 2 steps"),
+])
+def test_bad_input_is_one_sentence_and_exit_2(capsys, tmp_path, argv, text):
+    argv = argv + (["--out", str(tmp_path / "r")] if argv[0] == "train" and "--out" not in argv else [])
+    code, out, err = run_main(capsys, *argv)
+    one_line_error(code, err, text)
+
+
+def test_device_cuda_without_cupy(capsys, tmp_path):
+    if tg.cuda_available():
+        pytest.skip("this machine has a GPU")
+    one_line_error(*run_main(capsys, "train", "vae", "--device", "cuda", "--out", tmp_path / "r")[::2],
+                   "device 'cuda:0'")
+
+
+def test_dataset_folder_with_wrong_files(capsys, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 20)   # a labels magic number
+    (bad / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 20)
+    code, out, err = run_main(capsys, "train", "vae", "--data", bad, "--out", tmp_path / "r")
+    one_line_error(code, err, "train-images-idx3-ubyte")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line_error(*run_main(capsys, "train", "vae", "--data", empty, "--out", tmp_path / "r")[::2])
+
+
+def test_run_folder_mistakes(toy_run, vae_run, capsys, tmp_path):
+    one_line_error(*run_main(capsys, "train", "gan", "--data", "ring8", "--steps", "2", "--out", toy_run)[::2],
+                   "already holds a run")
+    one_line_error(*run_main(capsys, "train", "vae", "--out", toy_run, "--resume")[::2], "holds a gan run")
+    one_line_error(*run_main(capsys, "train", "vae", "--out", tmp_path / "none", "--resume")[::2],
+                   "there is no run folder")
+    one_line_error(*run_main(capsys, "sample", toy_run, "--label", "3")[::2], "not conditional")
+    one_line_error(*run_main(capsys, "sample", vae_run, "--label", "12")[::2], "between 0 and 9")
+    (tmp_path / "notarun").mkdir()
+    one_line_error(*run_main(capsys, "sample", tmp_path / "notarun")[::2], "has no config.json")
+
+
+def test_console_script_bad_input_has_no_traceback():
+    r = tinygen_cmd("train", "vae", "--data", "nope", "--steps", "1", timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert "unknown dataset 'nope'" in r.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    p = subprocess.Popen([sys.executable, "-m", "tinygen.cli", "train", "wgan-gp", "--data", "ring8", "--steps",
+                          "100000", "--batch-size", "32", "--out", str(out)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 60
+        while not (out / "checkpoint.npz").exists():                 # written at step 0
+            assert time.time() < deadline and p.poll() is None, p.communicate()
+            time.sleep(0.1)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "checkpoint saved" in stderr and "--resume" in stderr
+    step = tg.load(out / "checkpoint.npz")["step"]
+    assert step >= 1
+    r = tinygen_cmd("train", "wgan-gp", "--out", out, "--resume", "--steps", step + 3, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"done: step {step + 3}" in r.stdout
