@@ -214,3 +214,13 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     r = tinygen_cmd("train", "wgan-gp", "--out", out, "--resume", "--steps", step + 3, timeout=120)
     assert r.returncode == 0, r.stderr
     assert f"done: step {step + 3}" in r.stdout
+
+
+def test_nan_in_training_is_one_sentence_and_exit_1(capsys, tmp_path):
+    code, out, err = run_main(capsys, "train", "gan", "--data", "ring8", "--steps", "40", "--lr", "1e30",
+                              "--out", tmp_path / "r")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "training stopped at step 1" in lines[0] and "is nan" in lines[0]
+    assert "detect_anomaly traced it to" in lines[0]

@@ -19,6 +19,7 @@ import argparse
 import os
 import platform
 import sys
+import warnings
 from pathlib import Path
 
 MODEL_KINDS = ("ae", "vae", "gan", "wgan", "wgan-gp")
@@ -194,8 +195,10 @@ def cmd_train(args):
     print(f"training {args.model} on {data_name} for {length} ({model.num_parameters():,} parameters, "
           f"{device}) into {out}", flush=True)
     command = "tinygen " + " ".join(args.argv)
-    result = train(model, data_name, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, out_dir=out,
-                   device=device, seed=seed, resume=args.resume, overwrite=args.overwrite, command=command)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow chatter: a NaN is reported in one line
+        result = train(model, data_name, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, out_dir=out,
+                       device=device, seed=seed, resume=args.resume, overwrite=args.overwrite, command=command)
     _print_result(result)
     return 0
 

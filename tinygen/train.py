@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +66,9 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __str__(self):
         return self.args[0]
 
+    def __reduce__(self):              # crosses process boundaries (tinygen demo's workers)
+        return type(self), (self.args[0], self.step, self.checkpoint, self.saved)
+
 
 class NonFiniteLossError(FloatingPointError):
     """A logged loss (or a parameter) became NaN or infinite. ``step``, ``key`` and ``op`` (the op that
@@ -72,6 +77,9 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, message, step, key=None, op=None):
         super().__init__(message)
         self.step, self.key, self.op = step, key, op
+
+    def __reduce__(self):
+        return type(self), (self.args[0], self.step, self.key, self.op)
 
 
 @dataclass
@@ -296,8 +304,8 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     overwrite: start afresh in a folder that already holds a run (otherwise that is an error).
     heldout: None (the held-out split of a named dataset), False (none), or a Dataset / (x, y).
     log_every, sample_every, eval_every, checkpoint_every: in steps; None picks about 200 metrics lines,
-        5 sample grids (runs of 50 steps or more), 20 evaluations and 10 checkpoints per run (plus the
-        final ones).
+        5 sample grids, 20 evaluations (both only at the end of runs shorter than 50 steps) and 10
+        checkpoints per run, plus the final ones.
     progress: "auto" (a tqdm bar on a terminal, a line per 10% otherwise), True (bar), "lines", or False.
     callback: ``callback(step, logs)`` after every step (raise KeyboardInterrupt in it to stop like Ctrl-C).
     pictures: False skips every PNG (samples, curves, reconstructions).
@@ -341,9 +349,11 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     arrays = (train_data.x,) if train_data.y is None else (train_data.x, train_data.y)
     loader = DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True, device=device)
     total = steps if steps is not None else epochs * len(loader)
-    auto_sample = -(-total // 5) if total >= 50 else total       # no intermediate grids in a very short run
-    every = dict(log=log_every or max(1, total // 200), sample=sample_every or auto_sample,
-                 eval=eval_every or max(1, total // 20), checkpoint=checkpoint_every or max(1, -(-total // 10)))
+    short = total < 50                                           # no intermediate grids or evaluations
+    every = dict(log=log_every or max(1, total // 200),
+                 sample=sample_every or (total if short else -(-total // 5)),
+                 eval=eval_every or (total if short else total // 20),
+                 checkpoint=checkpoint_every or max(1, -(-total // 10)))
     settings = {"epochs": epochs, "steps": steps, "total_steps": total, "batch_size": batch_size, "lr": lr,
                 "seed": seed, "device": device, "steps_per_epoch": len(loader), "drop_last": True,
                 **{f"{k}_every": v for k, v in every.items()}}
@@ -543,9 +553,9 @@ class _Loop:
 
     def nonfinite(self, step, key, value):
         op = self.find_op(step)
-        where = f"; {op}" if op else ""
-        return NonFiniteLossError(f"training stopped at step {step}: the loss {key!r} is {value}{where} (the "
-                                  f"checkpoint of step {self.checkpoint_step} is kept; try a smaller lr)",
+        where = f" (detect_anomaly traced it to {op})" if op else ""
+        return NonFiniteLossError(f"training stopped at step {step}: the loss {key!r} is {value}{where}; the "
+                                  f"checkpoint of step {self.checkpoint_step} is kept (try a smaller lr)",
                                   step, key, op)
 
     def find_op(self, step):
@@ -553,25 +563,30 @@ class _Loop:
         if self.checkpoint_step is None or step - self.checkpoint_step > 5000:
             return None
         try:
-            state = runs.load_checkpoint(self.out)
-            arrays = self.loader.arrays
-            loader = DataLoader(*arrays, batch_size=self.loader.batch_size, shuffle=True, drop_last=True,
-                                device=self.device)
-            runs.restore_checkpoint(state, model=self.model, optimizers=self.optimizers, loader=loader)
-            batches = _forever(loader)
-            for s in range(int(state["step"]) + 1, step + 1):
-                batch = next(batches)
-                x, y = batch if len(batch) == 2 else (batch[0], None)
-                if s < step:
-                    self.model.train_step(x, y, self.optimizers)
-                    continue
-                with detect_anomaly():
-                    self.model.train_step(x, y, self.optimizers)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)    # NumPy's overflow warnings: we know
+                self._replay(step)
         except AnomalyError as e:
-            return f"detect_anomaly: {e}"
+            text = str(e).strip().splitlines()[0]
+            return re.sub(r" \(called at <[^>]*>:\d+\)", "", text)     # no location outside a real file
         except Exception:  # the hunt is a courtesy: never hide the NaN message behind another error
             return None
         return None
+
+    def _replay(self, step):
+        state = runs.load_checkpoint(self.out)
+        loader = DataLoader(*self.loader.arrays, batch_size=self.loader.batch_size, shuffle=True, drop_last=True,
+                            device=self.device)
+        runs.restore_checkpoint(state, model=self.model, optimizers=self.optimizers, loader=loader)
+        batches = _forever(loader)
+        for s in range(int(state["step"]) + 1, step + 1):
+            batch = next(batches)
+            x, y = batch if len(batch) == 2 else (batch[0], None)
+            if s < step:
+                self.model.train_step(x, y, self.optimizers)
+                continue
+            with detect_anomaly():
+                self.model.train_step(x, y, self.optimizers)
 
 
 class _eval_mode:
