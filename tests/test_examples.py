@@ -1,0 +1,70 @@
+"""Smoke test of examples/: every script runs with its tiny settings (``--quick``) in a subprocess and writes
+what it says. The scripts run two at a time (this machine has two cores), each with one BLAS thread."""
+import concurrent.futures as cf
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tinygen as tg
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# script -> (arguments, files it must write, text its stdout must contain)
+CASES = {
+    "autograd_by_hand": ([], [], "largest difference over all"),
+    "vae_mnist": (["--quick", "--out", "vae"], ["vae/samples_000008.png", "vae/reconstructions.png",
+                                                "vae/interpolations.png", "vae/curves.png"], "held-out negative ELBO"),
+    "ae_vs_vae_latent": (["--quick", "--out", "latent.png"], ["latent.png"], "vae: codes span"),
+    "dcgan_mnist": (["--quick", "--out", "dcgan"], ["dcgan/samples_000004.png", "dcgan/curves.png"],
+                    "D gives held-out digits"),
+    "gan_vs_wgan_ring": (["--quick", "--out", "ring.png"], ["ring.png"], "WGAN-GP"),
+    "wgan_gp_mnist": (["--quick", "--out", "wgp"], ["wgp/samples_000010.png", "wgp/interpolations.png"],
+                      "gradient penalty"),
+    "latent_interpolation": (["--quick", "--out", "interp.png"], ["interp.png"], "wrote interp.png"),
+    "conditional_vae": (["--quick", "--out", "cvae"], ["cvae/digit_7.png", "cvae/styles.png"], "wrote cvae/digit_7"),
+    "gpu_cupy": (["--quick", "--out", "gpu"], [], ""),
+}
+
+
+def test_every_example_is_covered():
+    assert {p.stem for p in EXAMPLES.glob("*.py")} == set(CASES)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("examples")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+
+    def run(name):
+        cwd = root / name
+        cwd.mkdir()
+        r = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *CASES[name][0]], cwd=cwd, env=env,
+                           capture_output=True, text=True, timeout=300)
+        return name, cwd, r
+    order = sorted(CASES, key=lambda n: n in ("autograd_by_hand", "gpu_cupy"))   # the short ones last
+    with cf.ThreadPoolExecutor(max_workers=2) as pool:
+        return {name: (cwd, r) for name, cwd, r in pool.map(run, order)}
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n != "gpu_cupy"])
+def test_example_runs(results, name):
+    cwd, r = results[name]
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "Traceback" not in r.stderr
+    args, files, text = CASES[name]
+    for f in files:
+        assert (cwd / f).is_file() and (cwd / f).stat().st_size > 1000, f
+    assert text in r.stdout
+
+
+def test_gpu_example_without_a_gpu_says_so_in_one_sentence(results):
+    cwd, r = results["gpu_cupy"]
+    if tg.cuda_available():
+        assert r.returncode == 0, r.stderr
+        return
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert "gpu_cupy.py: device 'cuda:0'" in r.stderr and "pip install tinygen[gpu]" in r.stderr
