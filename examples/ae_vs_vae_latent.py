@@ -3,10 +3,11 @@
     python examples/ae_vs_vae_latent.py [--epochs 5] [--out runs/ae_vs_vae_latent.png] [--quick]
 
 Both models have the same MLP (784-400-2-400-784) and see the same data. The autoencoder only has to
-reconstruct, so its codes spread wherever is convenient: long streaks at different scales, with empty gaps
-between them. The VAE's KL(q(z|x) || N(0, I)) pulls every code towards the standard normal, so its codes fill
-a round blob around the origin, with the digits as neighbouring regions: any z ~ N(0, I) decodes to something
-digit-like, which is what makes it a generative model. Each point is a held-out image, coloured by its digit.
+reconstruct, so nothing says where its codes go: they sit off-centre, at whatever scale the training drifted
+to, with thin tails and empty patches. The VAE's KL(q(z|x) || N(0, I)) pulls every code towards the standard
+normal, so its codes gather within a few units of the origin, the digits as neighbouring regions: most z drawn
+from N(0, I) land among codes the decoder knows, which is what makes it a generative model. Each point is a
+held-out image, coloured by its digit; the printed means and spreads say the same in numbers.
 """
 import argparse
 import os

@@ -114,7 +114,6 @@ def _report(r):
 
 def _compose(out):
     """The two side-by-side pictures, from the saved runs (fixed noise: seed 0)."""
-    import numpy as np
 
     import tinygen as tg
     from tinygen import plots

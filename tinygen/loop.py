@@ -1,0 +1,293 @@
+"""The insides of :func:`tinygen.train.train`: the per-run state and its periodic work (metrics lines,
+held-out evaluation, pictures, checkpoints), the endings (Ctrl-C, NaN with the replay under
+``detect_anomaly``), the progress display and the Ctrl-C guard. Nothing here is public but the two errors,
+which :mod:`tinygen.train` re-exports."""
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import threading
+import time
+import warnings
+
+from . import backend as _backend
+from . import figures, runs
+from .autograd import AnomalyError, detect_anomaly
+from .data import DataLoader
+
+__all__ = ["TrainingInterrupted", "NonFiniteLossError"]
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped by Ctrl-C. ``step``: the last finished step; ``checkpoint``: the file to resume from;
+    ``saved``: whether a checkpoint was written at ``step`` (False after a second Ctrl-C mid-step)."""
+
+    def __init__(self, message, step, checkpoint, saved):
+        super().__init__(message)
+        self.step, self.checkpoint, self.saved = step, checkpoint, saved
+
+    def __str__(self):
+        return self.args[0]
+
+    def __reduce__(self):              # crosses process boundaries (tinygen demo's workers)
+        return type(self), (self.args[0], self.step, self.checkpoint, self.saved)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A logged loss (or a parameter) became NaN or infinite. ``step``, ``key`` and ``op`` (the op that
+    ``detect_anomaly`` named, or None) say where."""
+
+    def __init__(self, message, step, key=None, op=None):
+        super().__init__(message)
+        self.step, self.key, self.op = step, key, op
+
+    def __reduce__(self):
+        return type(self), (self.args[0], self.step, self.key, self.op)
+
+
+# -------------------------------------------------------------------------------------------------------------
+# the loop's helpers
+# -------------------------------------------------------------------------------------------------------------
+class _Window:
+    """Running means of the logged numbers since the last metrics line (part of the checkpoint)."""
+
+    def __init__(self, saved=None):
+        self.sums = dict(saved or {})
+
+    def add(self, logs):
+        for k, v in logs.items():
+            s, n = self.sums.get(k, (0.0, 0))
+            self.sums[k] = (s + float(v), n + 1)
+
+    def means(self, reset=True):
+        out = {k: s / n for k, (s, n) in self.sums.items() if n}
+        if reset:
+            self.sums = {}
+        return out
+
+    def state(self):
+        return {k: [float(s), int(n)] for k, (s, n) in self.sums.items()}
+
+
+class _SigintGuard:
+    """First Ctrl-C: set ``requested`` (the loop stops after the step). Second: KeyboardInterrupt at once.
+    Installed only in the main thread and only over Python's default handler."""
+
+    def __init__(self):
+        self.requested = False
+        self.old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\ntinygen: Ctrl-C: stopping after this step and saving a checkpoint (press again to stop now)",
+              file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        return False
+
+
+class _Reporter:
+    """A tqdm bar on a terminal; otherwise (progress="auto") a line about every 10% of the run."""
+
+    def __init__(self, progress, total, start, desc):
+        self.total, self.bar, self.lines, self.desc = total, None, False, desc
+        if progress == "auto":
+            progress = "bar" if sys.stderr.isatty() else "lines"
+        if progress is True or progress == "bar":
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, initial=start, desc=desc, unit="step", dynamic_ncols=True,
+                            file=sys.stderr, leave=True)
+        elif progress == "lines":
+            self.lines = True
+            self.every = max(1, total // 10)
+
+    def step(self, step, epoch, logs):
+        if self.bar is not None:
+            self.bar.update(1)
+            if logs:
+                self.bar.set_postfix_str(_fmt(logs), refresh=False)
+        elif self.lines and (step % self.every == 0 or step == self.total):
+            print(f"{self.desc}: step {step}/{self.total} (epoch {epoch:.2f}): {_fmt(logs)}", file=sys.stderr,
+                  flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _fmt(logs):
+    return ", ".join(f"{k} {v:.4g}" for k, v in logs.items() if isinstance(v, (int, float)))
+
+
+def _forever(loader):
+    while True:
+        yield from loader
+
+
+def _nonfinite_param(model):
+    xp_finite = None
+    for name, p in model.named_parameters():
+        xp = _backend.namespace(p.data)
+        xp_finite = xp.all(xp.isfinite(p.data))
+        if not bool(xp_finite):
+            return name
+    return None
+
+
+def _epoch_of(loader):
+    st = loader.state_dict()
+    return max(0, st["epoch"] - 1) + st["batch"] / len(loader)
+
+
+class _Loop:
+    """The loop's state and its periodic work: metrics lines, evaluation, pictures, checkpoints."""
+
+    def __init__(self, model, optimizers, loader, out, device, seed, data, held, every, total, pictures,
+                 eval_size, extra):
+        self.model, self.optimizers, self.loader, self.out = model, optimizers, loader, out
+        self.device, self.seed, self.data, self.held, self.every = device, seed, data, held, every
+        self.total, self.pictures, self.eval_size = total, pictures, eval_size
+        self.window = _Window({k: tuple(v) for k, v in (extra.get("window") or {}).items()})
+        self.elapsed0 = float(extra.get("elapsed", 0.0))
+        self.t0 = self.curves_drawn = time.perf_counter()
+        self.last_logs, self.last_heldout = {}, {}
+        self.checkpoint_step = None
+        self.warned = set()
+
+    def elapsed(self):
+        return self.elapsed0 + time.perf_counter() - self.t0
+
+    # --- periodic work ------------------------------------------------------------------------------------
+    def after_step(self, step, log):
+        e = self.every
+        last = step == self.total
+        if step % e["log"] == 0 or last:
+            # a session's last line off the log schedule leaves the window running (a resume drops that line
+            # and continues the window), so that a resumed run logs exactly what an uninterrupted one does
+            self.last_logs = self.window.means(reset=step % e["log"] == 0)
+            rec = {"step": step, "epoch": round(_epoch_of(self.loader), 4), "time": round(self.elapsed(), 3)}
+            rec.update(self.last_logs)
+            if step % e["eval"] == 0 or last:
+                self.last_heldout = self.evaluate()
+                rec.update(self.last_heldout)
+            log.write(rec)
+        if self.pictures and step % e["sample"] == 0 and not last:
+            self.draw("samples", step)
+            if time.perf_counter() - self.curves_drawn > 60:    # about a second each: now and then
+                self.draw("curves", step)
+                self.curves_drawn = time.perf_counter()
+        if step % e["checkpoint"] == 0 and not last:
+            self.checkpoint(step)
+
+    def finish(self, step):
+        self.checkpoint(step)
+        if self.pictures:
+            for what in ("samples", "curves", "reconstructions", "interpolations", "latent"):
+                self.draw(what, step)
+
+    def evaluate(self):
+        """Held-out numbers (the model's evaluate, averaged over chunks) and, on the 2-D mixtures, VEEGAN's
+        mode coverage of 2,500 samples."""
+        out = {}
+        with runs.isolated_rng(self.device, self.seed + 2), _eval_mode(self.model):
+            if self.held is not None:
+                res = figures.evaluate_heldout(self.model, self.held.x[:self.eval_size],
+                                               None if self.held.y is None else self.held.y[:self.eval_size])
+                out.update({f"{k}_heldout": v for k, v in res.items()})
+            if self.data.is_mixture:
+                out.update(figures.mode_coverage(self.model, self.data.name))
+        return out
+
+    def draw(self, what, step):
+        try:
+            with runs.isolated_rng(self.device, self.seed + 1), _eval_mode(self.model):
+                figures.draw(what, self.model, self.out, step, self.data, self.held)
+        except Exception as e:  # a picture must never cost the run
+            if what not in self.warned:
+                self.warned.add(what)
+                print(f"tinygen: could not draw {what} at step {step}: {type(e).__name__}: {e}", file=sys.stderr)
+
+    def checkpoint(self, step):
+        bad = _nonfinite_param(self.model)
+        if bad is not None:
+            raise NonFiniteLossError(f"training stopped at step {step}: the parameter {bad!r} became NaN or "
+                                     f"infinite (the checkpoint of step {self.checkpoint_step} is kept)", step)
+        runs.save_checkpoint(self.out, model=self.model, optimizers=self.optimizers, loader=self.loader,
+                             step=step, epoch=self.loader.state_dict()["epoch"], device=self.device,
+                             extra={"window": self.window.state(), "elapsed": self.elapsed()})
+        self.checkpoint_step = step
+
+    # --- endings ------------------------------------------------------------------------------------------
+    def interrupted(self, step, in_step):
+        ckpt = self.out / runs.CHECKPOINT
+        if in_step:
+            return TrainingInterrupted(f"interrupted during step {step + 1}: the checkpoint of step "
+                                       f"{self.checkpoint_step} in {ckpt} is kept; resume to continue from it",
+                                       self.checkpoint_step, ckpt, False)
+        self.checkpoint(step)
+        if self.pictures:
+            self.draw("curves", step)
+        return TrainingInterrupted(f"interrupted at step {step}: checkpoint saved in {ckpt}; resume to continue",
+                                   step, ckpt, True)
+
+    def nonfinite(self, step, key, value):
+        op = self.find_op(step)
+        where = f" (detect_anomaly traced it to {op})" if op else ""
+        return NonFiniteLossError(f"training stopped at step {step}: the loss {key!r} is {value}{where}; the "
+                                  f"checkpoint of step {self.checkpoint_step} is kept (try a smaller lr)",
+                                  step, key, op)
+
+    def find_op(self, step):
+        """Replay from the last checkpoint to ``step`` and run that step under detect_anomaly."""
+        if self.checkpoint_step is None or step - self.checkpoint_step > 5000:
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)    # NumPy's overflow warnings: we know
+                self._replay(step)
+        except AnomalyError as e:
+            text = str(e).strip().splitlines()[0]
+            return re.sub(r" \(called at <[^>]*>:\d+\)", "", text)     # no location outside a real file
+        except Exception:  # the hunt is a courtesy: never hide the NaN message behind another error
+            return None
+        return None
+
+    def _replay(self, step):
+        state = runs.load_checkpoint(self.out)
+        loader = DataLoader(*self.loader.arrays, batch_size=self.loader.batch_size, shuffle=True, drop_last=True,
+                            device=self.device)
+        runs.restore_checkpoint(state, model=self.model, optimizers=self.optimizers, loader=loader)
+        batches = _forever(loader)
+        for s in range(int(state["step"]) + 1, step + 1):
+            batch = next(batches)
+            x, y = batch if len(batch) == 2 else (batch[0], None)
+            if s < step:
+                self.model.train_step(x, y, self.optimizers)
+                continue
+            with detect_anomaly():
+                self.model.train_step(x, y, self.optimizers)
+
+
+class _eval_mode:
+    def __init__(self, model):
+        self.model = model
+
+    def __enter__(self):
+        self.was = self.model.training
+        self.model.eval()
+
+    def __exit__(self, *exc):
+        self.model.train(self.was)
+        return False
