@@ -69,6 +69,15 @@ def vae_run(tmp_path_factory, idx_folder):
     return out
 
 
+@pytest.fixture(scope="module")
+def gan_image_run(tmp_path_factory, idx_folder):
+    """A WGAN-GP (MLP) trained for two critic steps on the IDX folder."""
+    out = tmp_path_factory.mktemp("runs") / "wgp"
+    assert main(["train", "wgan-gp", "--data", str(idx_folder), "--arch", "mlp", "--steps", "2", "--out",
+                 str(out)]) == 0
+    return out
+
+
 # --- the commands ---------------------------------------------------------------------------------------------
 def test_train_writes_a_run_folder(toy_run):
     names = {p.name for p in toy_run.iterdir()}
@@ -96,13 +105,23 @@ def test_sample_command(toy_run, vae_run, capsys, tmp_path):
     assert code == 0 and (vae_run / "sample.png").exists()
 
 
-def test_reconstruct_and_interpolate_commands(vae_run, toy_run, capsys, tmp_path):
+def test_gan_on_images_samples_and_interpolates_between_draws_of_z(gan_image_run, capsys):
+    assert {"samples_000002.png", "interpolations.png", "curves.png"} <= {p.name for p in gan_image_run.iterdir()}
+    code, out, err = run_main(capsys, "interpolate", gan_image_run, "--rows", "2", "--steps", "4", "--out",
+                              gan_image_run / "i.png")
+    assert code == 0, err and (gan_image_run / "i.png").exists()
+    code, out, err = run_main(capsys, "sample", gan_image_run, "--n", "9")
+    assert code == 0, err and (gan_image_run / "sample.png").exists()
+
+
+def test_reconstruct_and_interpolate_commands(vae_run, toy_run, gan_image_run, capsys, tmp_path):
     code, out, err = run_main(capsys, "reconstruct", vae_run, "--n", "8")
     assert code == 0, err and (vae_run / "reconstructions.png").exists()
     code, out, err = run_main(capsys, "interpolate", vae_run, "--rows", "3", "--steps", "5", "--out",
                               tmp_path / "i.png")
     assert code == 0, err and (tmp_path / "i.png").exists()
     one_line_error(*run_main(capsys, "reconstruct", toy_run)[::2], "needs an AE or a VAE")
+    one_line_error(*run_main(capsys, "reconstruct", gan_image_run)[::2], "holds a wgan-gp")
     one_line_error(*run_main(capsys, "interpolate", toy_run)[::2], "trained on 2-D points")
 
 
