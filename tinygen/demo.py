@@ -138,11 +138,13 @@ def _compose(out):
         s = run.model.sample(2500).numpy()
         c = mode_coverage(s, centres, toy_std("ring8"))
         cover[label] = c
-        named[f"{label}: {c['modes']}/{c['num_modes']} modes, {c['high_quality']:.0f}% high quality"] = s
+        g_updates = run.step // run.model.n_critic
+        named[f"{label}, {g_updates} generator updates\n{c['modes']}/{c['num_modes']} modes covered, "
+              f"{c['high_quality']:.0f}% high quality"] = s
     steps = load_run(out / "gan-ring8").step
     made["ring8_gan_family.png"] = plots.save_toy_grid(
         named, real, out / "ring8_gan_family.png", modes=centres,
-        title=f"ring8 after {steps} steps each: 2,500 samples over the 8 true modes (x)")
+        title=f"ring8, {steps} steps each with the published optimizers: 2,500 samples over the 8 true modes")
     made["coverage"] = cover
     return made
 
