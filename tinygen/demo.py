@@ -19,6 +19,7 @@ the threads compete). ``--quick`` trains each model for a few dozen steps: a smo
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -41,7 +42,13 @@ QUICK_STEPS = 30
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _run_job(job, out, quick, progress):
+def _worker_init():
+    """A worker ignores Ctrl-C between jobs (a terminal sends it to every process of the group); during a job
+    :func:`_run_job` turns it back on, so the training stops after its step and saves a checkpoint."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_job(job, out, quick, progress, worker=False):
     """Train one model of the demo (in this process); returns a summary (picklable)."""
     import tinygen as tg
     from tinygen.data import load_dataset
@@ -52,14 +59,69 @@ def _run_job(job, out, quick, progress):
     model = build_model(job["kind"], data_shape=tuple(ds.x.shape[1:]), **job["model"])
     if quick:
         length = {"steps": QUICK_STEPS}
-        extra = {"sample_every": QUICK_STEPS, "eval_every": QUICK_STEPS // 2}
+        extra = {"sample_every": QUICK_STEPS, "eval_every": max(1, QUICK_STEPS // 2)}
     else:
         length = {k: job[k] for k in ("epochs", "steps") if k in job}
         extra = {}
-    res = train(model, job["data"], out_dir=Path(out) / job["name"], overwrite=True, seed=0, progress=progress,
-                command=f"tinygen demo ({job['name']})", **length, **extra)
+    if worker:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        res = train(model, job["data"], out_dir=Path(out) / job["name"], overwrite=True, seed=0,
+                    progress=progress, command=f"tinygen demo ({job['name']})", **length, **extra)
+    finally:
+        if worker:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     return {"name": job["name"], "what": job["what"], "step": res.step, "elapsed": res.elapsed,
             "logs": res.logs, "heldout": res.heldout}
+
+
+def _run_parallel(out, quick, progress, jobs, results):
+    """The jobs on ``jobs`` worker processes (one BLAS thread each), submitted one at a time so that after
+    Ctrl-C nothing new starts; the running ones stop after their step with a checkpoint."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
+    os.environ.update({k: "1" for k in _THREAD_VARS})    # inherited by the workers, set before numpy loads
+    pending, running, stopped = list(JOBS), {}, []
+    try:
+        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                    initializer=_worker_init) as pool:
+            try:
+                while pending or running:
+                    while pending and len(running) < jobs:
+                        job = pending.pop(0)
+                        running[pool.submit(_run_job, job, str(out), quick, progress, True)] = job
+                    done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                    for f in done:
+                        job = running.pop(f)
+                        try:
+                            r = f.result()
+                        except KeyboardInterrupt as e:          # TrainingInterrupted, from the worker
+                            stopped.append(f"{job['name']} ({e})")
+                            pending.clear()
+                            continue
+                        results[r["name"]] = r
+                        _report(r)
+                if stopped:
+                    raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                pending.clear()
+                print("tinygen demo: Ctrl-C: waiting for the running trainings to save a checkpoint ...",
+                      file=sys.stderr, flush=True)
+                for f in cf.as_completed(running):           # the workers stop after their current step
+                    try:
+                        f.result()
+                    except KeyboardInterrupt as e:
+                        stopped.append(f"{running[f]['name']} ({e})")
+                    except Exception:
+                        pass
+                raise KeyboardInterrupt("; ".join(stopped)) from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _fmt_time(s):
@@ -68,7 +130,8 @@ def _fmt_time(s):
 
 def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
     """Train the demo's models into ``out`` and draw the side-by-side pictures; prints where everything is.
-    ``jobs``: trainings side by side (default 2 when the machine has 2 or more cores). Returns 0."""
+    ``jobs``: trainings side by side (default 2 when the machine has 2 or more cores). Returns 0, or 130 after
+    Ctrl-C (each running training saves a checkpoint first)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if jobs is None:
@@ -77,29 +140,19 @@ def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
     print(f"tinygen demo: training {len(JOBS)} models{' (quick)' if quick else ''} into {out}/ with "
           f"{jobs} worker{'s' if jobs > 1 else ''}; progress lines every 10% of each run", flush=True)
     results = {}
-    if jobs == 1:
-        for job in JOBS:
-            r = _run_job(job, out, quick, progress)
-            results[r["name"]] = r
-            _report(r)
-    else:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-        saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-        os.environ.update({k: "1" for k in _THREAD_VARS})    # inherited by the workers, set before numpy loads
-        try:
-            with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(_run_job, job, str(out), quick, progress) for job in JOBS]
-                for f in cf.as_completed(futures):
-                    r = f.result()
-                    results[r["name"]] = r
-                    _report(r)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    try:
+        if jobs == 1:
+            for job in JOBS:
+                r = _run_job(job, out, quick, progress)
+                results[r["name"]] = r
+                _report(r)
+        else:
+            _run_parallel(out, quick, progress, jobs, results)
+    except KeyboardInterrupt as e:
+        done = ", ".join(results) or "none"
+        print(f"tinygen demo: interrupted after {_fmt_time(time.perf_counter() - t0)}; finished: {done}"
+              + (f"; stopped with a checkpoint: {e}" if str(e) else ""), file=sys.stderr, flush=True)
+        return 130
     pictures = _compose(out)
     total = time.perf_counter() - t0
     _summary(out, results, pictures, total)
