@@ -59,8 +59,10 @@ class Function:
             (x,) = self.saved_tensors                   # the input/output *Tensors*, graph intact
             return gx                                   # one gradient per positional input (None allowed)
 
-    Inside ``forward``, ``self.xp`` is the array namespace of the inputs. ``self.needs_input_grad[i]`` says
-    whether input ``i`` wants a gradient, so ``backward`` can skip work.
+    Inside ``forward``, ``self.xp`` is the array namespace of the inputs and ``self.recording`` says whether
+    the op is being recorded (False under no_grad or when no input requires grad: then nothing that only
+    backward needs should be computed). ``self.needs_input_grad[i]`` says whether input ``i`` wants a
+    gradient, so ``backward`` can skip work.
 
     Subclasses register themselves in :data:`REGISTRY` under ``name`` (default: the class name in lower
     case). ``sample(draw)`` returns (input arrays, callable) for the gradient checks; an op without it fails
@@ -81,6 +83,15 @@ class Function:
             raise TypeError(f"two ops are named {cls.name!r}: {REGISTRY[cls.name]} and {cls}")
         REGISTRY[cls.name] = cls
 
+    # Per-node fields, as class-level defaults: apply() writes only what differs (it runs for every op, so
+    # every attribute write saved counts), and an op that is not recorded gets none of them.
+    recording = False     # True inside forward when the op is being recorded: backward-only work can be skipped
+    _to_save = None
+    _saved = ()
+    hooks = None
+    retain_ref = None
+    out_data = None
+
     # ----------------------------------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -91,9 +102,9 @@ class Function:
         b0 = None
         by_type = _backend._by_type
         for a in args:
-            if isinstance(a, Tensor):
+            if a.__class__ is Tensor or isinstance(a, Tensor):
                 d = a.data
-                b = by_type.get(type(d)) or _backend.backend_of(d)
+                b = by_type.get(d.__class__) or _backend.backend_of(d)
                 if b0 is None:
                     b0 = b
                 elif b is not b0:
@@ -103,7 +114,9 @@ class Function:
                     record = True
             else:
                 datas.append(a)
-        fn._to_save = None
+        record = record and _grad_enabled and cls.differentiable
+        if record:
+            fn.recording = True
         fn.xp = b0.xp if b0 is not None else _backend.namespace(_first_array(datas))
         try:
             out = fn.forward(*datas, **kwargs)
@@ -114,7 +127,6 @@ class Function:
         raw_out = out
         if out.__class__ in _SCALAR_TYPES:
             out = _backend.as_array(out)
-        record = record and _grad_enabled and cls.differentiable
         t = Tensor.__new__(Tensor)
         t.data = out
         t.grad = None
@@ -130,20 +142,20 @@ class Function:
         t._node = fn
         parents = []
         shapes = []
+        needs = []
         for a in args:
-            if isinstance(a, Tensor) and a.requires_grad:
+            if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
                 parents.append(a._node if a._node is not None else a)
                 shapes.append(a.data.shape)
+                needs.append(True)
             else:
                 parents.append(None)
                 shapes.append(None)
+                needs.append(False)
         fn.parents = parents
         fn.in_shapes = shapes
-        fn.needs_input_grad = [p is not None for p in parents]
-        fn.hooks = None
-        fn.retain_ref = None
+        fn.needs_input_grad = needs
         fn.out_ref = weakref.ref(t)
-        fn.out_data = None
         to_save = fn._to_save
         if to_save is not None:
             saved = []
@@ -159,16 +171,15 @@ class Function:
                     else:
                         saved.append(x)
             fn._saved = saved
-        else:
-            fn._saved = ()
-        fn._to_save = None
+            fn._to_save = None
         if _anomaly:
             fn.trace = _user_trace()
         return t
 
     def save_for_backward(self, *arrays):
         """Keep what ``backward`` needs: input arrays, the output array, or other arrays and numbers."""
-        self._to_save = arrays
+        if self.recording:
+            self._to_save = arrays
 
     @property
     def saved_tensors(self):
