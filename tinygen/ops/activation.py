@@ -30,16 +30,27 @@ class LeakyRelu(Function):
     def forward(self, x, *, slope=0.01):
         self.slope = slope
         self.save_for_backward(x)
+        if 0.0 <= slope <= 1.0:  # then y = max(x, s x): NumPy's where() is ~5x slower than maximum
+            return self.xp.maximum(x, x * slope)
         return self.xp.where(x > 0, x, x * slope)
 
     def backward(self, gy):
         (x,) = self.saved_tensors
         xp, d = x.xp, x.data
-        return gy * Tensor(xp.where(d > 0, xp.asarray(1.0, dtype=d.dtype), xp.asarray(self.slope, dtype=d.dtype)))
+        s = xp.asarray(self.slope, dtype=d.dtype)
+        if 0.0 <= self.slope <= 1.0:
+            # dy/dx = [x > 0] (1 - s) + s, without where() (~5x slower): with 1 - s rounded in the array's
+            # dtype, (1 - s) + s rounds to exactly 1 for every 0 <= s <= 1, so the factor is exactly 1 or s
+            k = xp.astype(d > 0, d.dtype)
+            k *= 1.0 - s
+            k += s
+        else:
+            k = xp.where(d > 0, xp.asarray(1.0, dtype=d.dtype), s)
+        return gy * Tensor(k)
 
     @staticmethod
     def sample(draw):
-        s = draw.choice([0.01, 0.2])
+        s = draw.choice([0.01, 0.2, 1.5, -0.1])
         return [draw.array(draw.shape(), "nonzero")], lambda t: leaky_relu(t, s)
 
 
