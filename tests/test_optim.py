@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygen as tg
-from tinygen import optim
+from tinygen import _blockwise, optim
 from tinygen.backend import to_numpy
 from tinygen.serialization import load, save
 
@@ -201,11 +201,22 @@ def test_float32_stays_float32(cls, kw, backend):
                                      (optim.Adam, dict(lr=0.01, betas=(0.0, 0.9)))])
 def test_large_params_updated_block_by_block_give_the_same_numbers(cls, kw, backend, monkeypatch):
     params, grads = problem(shapes=[(300, 500), (7, 100, 200), (150000,)], dtype="float32")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")           # blocks shared by three threads
+    threaded = run(cls, kw, params, grads)[0]
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     blocked = run(cls, kw, params, grads)[0]
-    monkeypatch.setattr(optim, "_BLOCK", 10 ** 12)
+    monkeypatch.setattr(_blockwise, "BLOCK", 10 ** 12)
     whole = run(cls, kw, params, grads)[0]
-    for a, b in zip(blocked, whole):
-        assert np.array_equal(a, b)
+    for a, b, c in zip(threaded, blocked, whole):
+        assert np.array_equal(a, b) and np.array_equal(b, c)
+
+
+def test_weight_clip_on_blocks_and_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    w = tg.randn(600, 500) * 0.05
+    ref = np.clip(w.numpy(), -0.01, 0.01)
+    optim.clip_weights_([w], 0.01)
+    assert np.array_equal(w.numpy(), ref)
 
 
 def test_zero_grad(backend):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from . import _blockwise as _bw
 from . import backend as _backend
 from .autograd import enable_grad, no_grad
 from .creation import zeros
@@ -201,47 +202,8 @@ def _copy(v):
     return Tensor(_backend.namespace(v.data).asarray(v.data, copy=True)) if isinstance(v, Tensor) else v
 
 
-_BLOCK = 65536  # elements per block on the CPU (see _blocks)
-
-
-def _blocks(*arrays):
-    """The arrays (None allowed) whole, or on the CPU as views of blocks of ~_BLOCK elements along axis 0:
-    an update is a dozen elementwise passes, and block by block its temporaries stay in the cache."""
-    a = arrays[0]
-    n = math.prod(a.shape)
-    if n <= 2 * _BLOCK or _backend.device_of(a) != "cpu":
-        yield arrays
-        return
-    rows, n0 = max(1, _BLOCK * a.shape[0] // n), a.shape[0]
-    for i in range(0, n0, rows):
-        yield tuple(None if x is None else x[i:min(i + rows, n0), ...] for x in arrays)
-
-
-def _plus(g, x, a):
-    """g + a x as a new array (PyTorch's ``g.add(x, alpha=a)``)."""
-    t = x * a
-    t += g
-    return t
-
-
-def _ema_sq_(v, g, beta):
-    """v <- β v + (1 - β) g g in place (PyTorch's ``v.mul_(β).addcmul_(g, g, value=1 - β)``)."""
-    t = g * (1.0 - beta)
-    t *= g
-    v *= beta
-    v += t
-
-
-def _lerp_(buf, g, w):
-    """``buf <- buf + w (g - buf)`` in place as PyTorch's ``lerp_`` computes it (``g - (g - buf)(1 - w)`` for
-    w >= 0.5, so that w = 1, e.g. Adam with β1 = 0, gives exactly g)."""
-    d = g - buf
-    if w < 0.5:
-        d *= w
-        buf += d
-    else:
-        d *= 1.0 - w
-        buf[...] = g - d
+# The block-wise, multi-threaded engine of the updates and PyTorch's in-place helpers (lerp_, addcmul_, ...)
+_blocks, _run, _plus, _ema_sq_, _lerp_ = _bw.blocks, _bw.run, _bw.plus, _bw.ema_sq_, _bw.lerp_
 
 
 class SGD(Optimizer):
@@ -269,24 +231,29 @@ class SGD(Optimizer):
 
     def _update(self, group):
         lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
-        damp, nesterov = float(group["dampening"]), group["nesterov"]
+        damp, nesterov, maximize = float(group["dampening"]), group["nesterov"], group["maximize"]
+
+        def update(p_, g_, b_, first):
+            owned = maximize                   # may g_ be changed in place? (never the user's .grad array)
+            if wd != 0.0:
+                g_, owned = _plus(g_, p_, wd), True
+            if b_ is not None:
+                if first:
+                    b_[...] = g_
+                else:
+                    b_ *= mu
+                    b_ += g_ * (1.0 - damp) if damp != 0.0 else g_
+                g_, owned = (_plus(g_, b_, mu), True) if nesterov else (b_, False)
+            if owned:
+                g_ *= lr
+            p_ -= g_ if owned else g_ * lr
+
+        work = []
         for p, g, st in self._with_grads(group):
             first = mu != 0.0 and "momentum_buffer" not in st
             buf = _zeros(st, "momentum_buffer", p.data).data if mu != 0.0 else None
-            for p_, g_, b_ in _blocks(p.data, g, buf):
-                owned = group["maximize"]      # may g_ be changed in place? (never the user's .grad array)
-                if wd != 0.0:
-                    g_, owned = _plus(g_, p_, wd), True
-                if b_ is not None:
-                    if first:
-                        b_[...] = g_
-                    else:
-                        b_ *= mu
-                        b_ += g_ * (1.0 - damp) if damp != 0.0 else g_
-                    g_, owned = (_plus(g_, b_, mu), True) if nesterov else (b_, False)
-                if owned:
-                    g_ *= lr
-                p_ -= g_ if owned else g_ * lr
+            work += [blk + (first,) for blk in _blocks(p.data, g, buf)]
+        _run(update, work)
 
 
 class RMSprop(Optimizer):
@@ -316,29 +283,34 @@ class RMSprop(Optimizer):
     def _update(self, group):
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         wd, mu, centered = float(group["weight_decay"]), float(group["momentum"]), group["centered"]
+
+        def update(p_, g_, sq, ga, b_, xp):
+            if wd != 0.0:
+                g_ = _plus(g_, p_, wd)
+            _ema_sq_(sq, g_, alpha)
+            if centered:
+                _lerp_(ga, g_, 1.0 - alpha)
+                s = xp.sqrt(sq - ga * ga)
+            else:
+                s = xp.sqrt(sq)
+            s += eps
+            q = g_ / s
+            if b_ is not None:
+                b_ *= mu
+                b_ += q
+                q = b_ * lr
+            else:
+                q *= lr
+            p_ -= q
+
+        work = []
         for p, g, st in self._with_grads(group):
             xp = _backend.namespace(p.data)
             st["step"] = st.get("step", 0) + 1
             bufs = [_zeros(st, k, p.data).data if on else None for k, on in
                     (("square_avg", True), ("grad_avg", centered), ("momentum_buffer", mu > 0))]
-            for p_, g_, sq, ga, b_ in _blocks(p.data, g, *bufs):
-                if wd != 0.0:
-                    g_ = _plus(g_, p_, wd)
-                _ema_sq_(sq, g_, alpha)
-                if centered:
-                    _lerp_(ga, g_, 1.0 - alpha)
-                    s = xp.sqrt(sq - ga * ga)
-                else:
-                    s = xp.sqrt(sq)
-                s += eps
-                q = g_ / s
-                if b_ is not None:
-                    b_ *= mu
-                    b_ += q
-                    q = b_ * lr
-                else:
-                    q *= lr
-                p_ -= q
+            work += [blk + (xp,) for blk in _blocks(p.data, g, *bufs)]
+        _run(update, work)
 
 
 class Adam(Optimizer):
@@ -375,28 +347,33 @@ class Adam(Optimizer):
     def _update(self, group):
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         b1, b2 = (float(b) for b in group["betas"])
+        decoupled = self._decoupled
+
+        def update(p_, g_, m, v, vm, step_size, bc2_sqrt, xp):
+            if wd != 0.0 and decoupled:
+                p_ *= 1.0 - lr * wd
+            elif wd != 0.0:
+                g_ = _plus(g_, p_, wd)
+            _lerp_(m, g_, 1.0 - b1)                        # m <- m + (1 - β1)(g - m)
+            _ema_sq_(v, g_, b2)                            # v <- β2 v + (1 - β2) g g
+            if vm is not None:
+                vm[...] = xp.maximum(vm, v)
+            s = xp.sqrt(v if vm is None else vm)
+            s /= bc2_sqrt
+            s += eps
+            q = m / s
+            q *= step_size
+            p_ -= q
+
+        work = []
         for p, g, st in self._with_grads(group):
             xp = _backend.namespace(p.data)
             step = st["step"] = st.get("step", 0) + 1
-            step_size = lr / (1.0 - b1 ** step)
-            bc2_sqrt = (1.0 - b2 ** step) ** 0.5
+            consts = (lr / (1.0 - b1 ** step), (1.0 - b2 ** step) ** 0.5, xp)
             vmax = _zeros(st, "max_exp_avg_sq", p.data).data if group["amsgrad"] else None
-            for p_, g_, m, v, vm in _blocks(p.data, g, _zeros(st, "exp_avg", p.data).data,
-                                            _zeros(st, "exp_avg_sq", p.data).data, vmax):
-                if wd != 0.0 and self._decoupled:
-                    p_ *= 1.0 - lr * wd
-                elif wd != 0.0:
-                    g_ = _plus(g_, p_, wd)
-                _lerp_(m, g_, 1.0 - b1)                        # m <- m + (1 - β1)(g - m)
-                _ema_sq_(v, g_, b2)                            # v <- β2 v + (1 - β2) g g
-                if vm is not None:
-                    vm[...] = xp.maximum(vm, v)
-                s = xp.sqrt(v if vm is None else vm)
-                s /= bc2_sqrt
-                s += eps
-                q = m / s
-                q *= step_size
-                p_ -= q
+            work += [blk + consts for blk in _blocks(p.data, g, _zeros(st, "exp_avg", p.data).data,
+                                                      _zeros(st, "exp_avg_sq", p.data).data, vmax)]
+        _run(update, work)
 
 
 class AdamW(Adam):
@@ -428,12 +405,17 @@ def clip_weights_(params, c):
     """The WGAN weight clip: every parameter's values clamped to [-c, c], in place. Returns nothing."""
     c = float(c)
     _check(c >= 0.0, f"clip_weights_: c must be >= 0, got {c}")
+    work, threaded = [], _bw.num_threads() > 1
     for p in _tensors(params):
-        clipped = _backend.namespace(p.data).clip(p.data, -c, c)
-        if hasattr(p.data, "__setitem__"):
-            p.data[...] = clipped
+        if hasattr(p.data, "__setitem__"):     # blocks only to share them among threads: clip is one pass
+            work += [(blk, _backend.namespace(p.data)) for (blk,) in (_blocks(p.data) if threaded else [(p.data,)])]
         else:                            # an immutable 0-d NumPy scalar (what 0-d ops return)
-            p.data = clipped
+            p.data = _backend.namespace(p.data).clip(p.data, -c, c)
+
+    def clip_(blk, xp):
+        blk[...] = xp.clip(blk, -c, c)
+    if work:
+        _run(clip_, work)
 
 
 @no_grad()
