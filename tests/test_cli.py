@@ -133,10 +133,10 @@ def test_info_and_gradcheck_still_work(capsys):
 
 
 def test_demo_quick(tmp_path, monkeypatch):
-    """The whole demo path on a few steps per model, in this process (one worker)."""
+    """The whole demo path on a few steps per model, in two worker processes as by default."""
     import tinygen.demo as demo
     monkeypatch.setattr(demo, "QUICK_STEPS", 4)
-    assert demo.run_demo(out=tmp_path, quick=True, jobs=1, progress=False) == 0
+    assert demo.run_demo(out=tmp_path, quick=True, jobs=2, progress=False) == 0
     assert (tmp_path / "mnist_samples.png").exists() and (tmp_path / "ring8_gan_family.png").exists()
     assert {"samples_000004.png", "reconstructions.png", "interpolations.png", "curves.png"} <= \
         {p.name for p in (tmp_path / "vae-mnist").iterdir()}

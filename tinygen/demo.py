@@ -57,9 +57,9 @@ def _run_job(job, out, quick, progress, worker=False):
     tg.manual_seed(0)
     ds = load_dataset(job["data"], "train")
     model = build_model(job["kind"], data_shape=tuple(ds.x.shape[1:]), **job["model"])
-    if quick:
-        length = {"steps": QUICK_STEPS}
-        extra = {"sample_every": QUICK_STEPS, "eval_every": max(1, QUICK_STEPS // 2)}
+    if quick:                                  # the number of steps (the parent's QUICK_STEPS)
+        length = {"steps": int(quick)}
+        extra = {"sample_every": int(quick), "eval_every": max(1, int(quick) // 2)}
     else:
         length = {k: job[k] for k in ("epochs", "steps") if k in job}
         extra = {}
@@ -134,6 +134,7 @@ def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
     Ctrl-C (each running training saves a checkpoint first)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    quick = QUICK_STEPS if quick else 0
     if jobs is None:
         jobs = 2 if (os.cpu_count() or 1) >= 2 else 1
     t0 = time.perf_counter()
