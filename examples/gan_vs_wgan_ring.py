@@ -48,7 +48,8 @@ def main(argv=None):
             s = model.sample(2500).numpy()
             c = mode_coverage(s, centres, std)
             rows.append((label, c))
-            samples[f"{label}: {c['modes']}/{c['num_modes']} modes, {c['high_quality']:.0f}% high quality"] = s
+            samples[f"{label}, {steps // model.n_critic} generator updates\n{c['modes']}/{c['num_modes']} modes "
+                    f"covered, {c['high_quality']:.0f}% high quality"] = s
             print(f"{label:8s} {c['modes']:>3d}/{c['num_modes']} modes covered, {c['high_quality']:5.1f}% "
                   f"high-quality samples, KL to uniform over modes {c['kl']:.3f}", flush=True)
     real = load_dataset(args.data, "test").x
