@@ -190,7 +190,8 @@ class Abs(Function):
     """y = |x|              dy/dx = sign(x)   (0 at x = 0, like PyTorch)"""
 
     def forward(self, x):
-        self.save_for_backward(self.xp.sign(x))
+        if self.recording:     # the sign is for backward only
+            self.save_for_backward(self.xp.sign(x))
         return self.xp.abs(x)
 
     def backward(self, gy):
@@ -207,12 +208,13 @@ class Clip(Function):
 
     def forward(self, x, *, lo=None, hi=None):
         xp = self.xp
-        mask = None
-        if lo is not None:
-            mask = x >= lo
-        if hi is not None:
-            mask = (x <= hi) if mask is None else xp.logical_and(mask, x <= hi)
-        self.save_for_backward(None if mask is None else xp.astype(mask, x.dtype))
+        if self.recording:     # the mask is for backward only
+            mask = None
+            if lo is not None:
+                mask = x >= lo
+            if hi is not None:
+                mask = (x <= hi) if mask is None else xp.logical_and(mask, x <= hi)
+            self.save_for_backward(None if mask is None else xp.astype(mask, x.dtype))
         return xp.clip(x, lo, hi)
 
     def backward(self, gy):
@@ -237,9 +239,10 @@ class _Extremum(Function):
 
     def forward(self, a, b):
         xp = self.xp
-        dt = a.dtype if hasattr(a, "dtype") else b.dtype
-        wa = xp.astype(type(self)._wins(a, b), dt) + 0.5 * xp.astype(a == b, dt)
-        self.save_for_backward(wa)
+        if self.recording:     # the weights are for backward only
+            dt = a.dtype if hasattr(a, "dtype") else b.dtype
+            wa = xp.astype(type(self)._wins(a, b), dt) + 0.5 * xp.astype(a == b, dt)
+            self.save_for_backward(wa)
         return getattr(xp, self._pick)(a, b)
 
     def backward(self, gy):
@@ -276,8 +279,8 @@ class Where(Function):
 
     def forward(self, cond, a, b):
         xp = self.xp
-        dt = a.dtype if hasattr(a, "dtype") else b.dtype
-        self.save_for_backward(xp.astype(cond, dt))
+        if self.recording:     # the mask is for backward only
+            self.save_for_backward(xp.astype(cond, a.dtype if hasattr(a, "dtype") else b.dtype))
         return xp.where(cond, a, b)
 
     def backward(self, gy):

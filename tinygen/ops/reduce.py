@@ -75,9 +75,10 @@ class Max(Function):
         if 0 in [x.shape[a] for a in self.axes]:
             raise ValueError(f"{self.name} of an empty axis")
         yk = xp.asarray(getattr(xp, self._reduce)(x, axis=self.axes, keepdims=True))
-        mask = xp.astype(x == yk, x.dtype)
-        mask /= xp.sum(mask, axis=self.axes, keepdims=True)
-        self.save_for_backward(mask)
+        if self.recording:     # which elements share the gradient: for backward only
+            mask = xp.astype(x == yk, x.dtype)
+            mask /= xp.sum(mask, axis=self.axes, keepdims=True)
+            self.save_for_backward(mask)
         return yk if keepdims else xp.reshape(yk, tuple(s for i, s in enumerate(x.shape) if i not in self.axes))
 
     def backward(self, gy):
