@@ -21,6 +21,8 @@ import importlib
 
 import numpy as np
 
+from . import _malloc
+
 __all__ = [
     "DeviceError", "DType", "namespace", "device_of", "get_backend", "normalize_device", "to_numpy",
     "dtype_of", "manual_seed", "cpu_generator", "cuda_available", "use_array_api_strict",
@@ -269,6 +271,7 @@ class CupyBackend(Backend):
 
 
 NUMPY = NumpyBackend("cpu")
+_malloc.tune()  # glibc: reuse freed array memory instead of page-faulting fresh pages every step (see _malloc)
 _backends = {"cpu": NUMPY}
 _cpu_backend = NUMPY          # what "cpu" computes with (NUMPY, or the strict backend while testing)
 _by_type = {np.ndarray: NUMPY}  # array type -> backend; filled lazily
