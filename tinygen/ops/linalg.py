@@ -1,7 +1,9 @@
 """Matrix products: ``matmul`` (NumPy semantics: batched, broadcast, 1-D promotion) and the fused ``linear``."""
 from __future__ import annotations
 
+from .. import autograd as _autograd
 from ..autograd import Function
+from ..tensor import Tensor
 from . import reduce as _reduce
 from . import shape as _shape
 from ._util import unbroadcast
@@ -73,7 +75,7 @@ class Linear(Function):
         xp = self.xp
         if x.ndim == 0 or x.shape[-1] != w.shape[1]:
             raise ValueError(f"input features {x.shape[-1] if x.ndim else None} != weight in_features {w.shape[1]}")
-        y = xp.matmul(x, xp.matrix_transpose(w))
+        y = xp.matmul(x, w.mT)                  # .mT: the standard's attribute, faster than matrix_transpose()
         if b is not None:
             y += b
         self.save_for_backward(x, w)
@@ -88,6 +90,16 @@ class Linear(Function):
         x, w = self.saved_tensors
         nx, nw, nb = (self.needs_input_grad + [False])[:3]
         out_f = w.shape[0]
+        if not _autograd.is_grad_enabled():
+            # The usual, first-order backward (nothing records it): the same three products on the arrays.
+            # The Tensor version below would record them as four ops (matmul, transpose, matmul, sum),
+            # whose bookkeeping is a third of a small MLP's step. create_graph=True takes the Tensor version.
+            xp, g, xd = self.xp, gy.data, x.data
+            g2 = g if g.ndim == 2 else xp.reshape(g, (-1, out_f))
+            x2 = xd if xd.ndim == 2 else xp.reshape(xd, (-1, w.shape[1]))
+            return (Tensor(xp.matmul(g, w.data)) if nx else None,
+                    Tensor(xp.matmul(g2.mT, x2)) if nw else None,
+                    Tensor(xp.sum(g2, axis=0)) if nb else None)
         g2 = gy if gy.ndim == 2 else _shape.reshape(gy, (-1, out_f))
         gx = matmul(gy, w) if nx else None
         gw = matmul(_shape.transpose(g2, 0, 1), x if x.ndim == 2 else _shape.reshape(x, (-1, w.shape[1]))) \
