@@ -26,20 +26,22 @@ def _topological(root_nodes):
     """Nodes reachable from ``root_nodes``, parents before children (iterative DFS post-order)."""
     order, seen = [], set()
     stack = [(n, False) for n in root_nodes]
+    pop, push, visit = stack.pop, stack.append, seen.add    # bound methods: this loop runs for every node
     while stack:
-        node, done = stack.pop()
+        node, done = pop()
         if done:
             order.append(node)
             continue
-        if id(node) in seen:
+        nid = id(node)
+        if nid in seen:
             continue
         if node._saved is None:
             raise RuntimeError(_ag._FREED_MSG.format(op=node.name))
-        seen.add(id(node))
-        stack.append((node, True))
+        visit(nid)
+        push((node, True))
         for p in node.parents:
-            if p is not None and not isinstance(p, Tensor) and id(p) not in seen:
-                stack.append((p, False))
+            if p is not None and id(p) not in seen and not isinstance(p, Tensor):
+                push((p, False))
     return order
 
 
@@ -80,6 +82,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
                 useful.add(id(node))
     results = {}
 
+    anomaly = _ag._anomaly
     with _ag.set_grad_enabled(create_graph):
         for node in reversed(order):
             nid = id(node)
@@ -101,14 +104,10 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
                     t.grad = g if create_graph else g.detach()
             if nid in target_nodes:
                 results[nid] = g
-            if _ag._anomaly:
-                out = _ag._anomalous_backward(node, g)
-            else:
-                out = node.backward(g)
-            if not isinstance(out, (tuple, list)):
+            out = _ag._anomalous_backward(node, g) if anomaly else node.backward(g)
+            if out.__class__ is not tuple and not isinstance(out, (tuple, list)):
                 out = (out,)
-            parents = node.parents
-            for p, gi, shape in zip(parents, out, node.in_shapes):
+            for p, gi, shape in zip(node.parents, out, node.in_shapes):
                 if p is None or gi is None:
                     continue
                 if gi.data.shape != shape:
@@ -117,10 +116,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
                 if isinstance(p, Tensor):
                     if gi.data.dtype != p.data.dtype:  # a float32 leaf used with float64 data: float32 grad
                         gi = _cast(gi, p.dtype)
-                    _accumulate(leaf_grads, id(p), gi)
-                    leaves[id(p)] = p
+                    key, store = id(p), leaf_grads
+                    leaves[key] = p
                 else:
-                    _accumulate(grads, id(p), gi)
+                    key, store = id(p), grads
+                prev = store.get(key)
+                store[key] = gi if prev is None else prev + gi     # a tensor used twice: gradients add
             if not retain_graph:
                 node.free()
 

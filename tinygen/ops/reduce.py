@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from .. import autograd as _autograd
 from ..autograd import Function
 from ..tensor import Tensor
 from . import shape as _shape
@@ -16,6 +17,9 @@ from ._util import keepdims_shape, normalize_axes
 def _spread(g, in_shape, axes):
     """``g`` (the gradient of a reduction's output) broadcast back over the reduced ``axes``."""
     kshape = keepdims_shape(in_shape, axes)
+    if not _autograd.is_grad_enabled():   # nothing records this backward: the same view, without two ops
+        xp = g.xp
+        return Tensor(xp.broadcast_to(xp.reshape(g.data, kshape), tuple(in_shape)))
     if g.data.shape != kshape:
         g = _shape.Reshape.apply(g, shape=kshape)
     if kshape != tuple(in_shape):
