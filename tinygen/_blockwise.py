@@ -26,17 +26,24 @@ BLOCK = 65536           # elements per block on the CPU (256 KB of float32)
 _pool = None            # (pid, ThreadPoolExecutor): remade after a fork, whose child has no pool threads
 
 
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_CORES = _cores()       # once: a system call, and every optimizer step asks
+
+
 def num_threads():
     """Threads for block-wise updates (see the module docstring)."""
+    env = os.environ
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        v = os.environ.get(var, "").strip()
-        if v.isdigit() and int(v) > 0:
+        v = env.get(var)
+        if v is not None and v.strip().isdigit() and int(v) > 0:
             return int(v)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
+    return max(1, min(4, _CORES))
 
 
 def blocks(*arrays):

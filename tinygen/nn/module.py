@@ -213,8 +213,20 @@ class Module:
         return self._named_members("_parameters", prefix, recurse)
 
     def parameters(self, recurse=True):
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        """The parameters of named_parameters(), in the same order (without building their names: training
+        loops ask for them every step, e.g. for the WGAN clip)."""
+        seen, stack = set(), [self]
+        while stack:                           # depth first, children in registration order, each module once
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+            if recurse:
+                stack.extend(c for c in reversed(m._modules.values()) if c is not None)
 
     def named_buffers(self, prefix="", recurse=True):
         return self._named_members("_buffers", prefix, recurse)
