@@ -147,12 +147,17 @@ def run_mnist_gan(args):
             if calls % 100 == 0:
                 report(model=kind, calls=calls, seconds=round(time.perf_counter() - t0, 1),
                        **{k: round(v, 4) for k, v in logs.items()})
+            if args.snap_every and calls % args.snap_every == 0:
+                plots.save_image_grid(model.sample(64, labels=labels, z=z),
+                                      os.path.join(args.out, f"mnist_{kind}_{calls:05d}.png"), value_range=(-1, 1),
+                                      title=f"{kind} conv after {calls} calls")
         seconds = time.perf_counter() - t0
         name = f"mnist_{kind}{'_cond' if args.conditional else ''}"
         plots.save_image_grid(model.sample(64, labels=labels, z=z), os.path.join(args.out, f"{name}.png"),
                               value_range=(-1, 1), nrow=8 if not args.conditional else 10,
                               title=f"{kind} conv, {calls} critic calls ({calls // model.n_critic} G steps), "
                                     f"{seconds / 60:.1f} min")
+        tg.save(model.state_dict(), os.path.join(args.out, f"{name}.npz"))
         report(model=kind, result="mnist_conv_samples", calls=calls, generator_steps=calls // model.n_critic,
                seconds=round(seconds, 1), png=os.path.join(args.out, f"{name}.png"))
 
@@ -167,6 +172,7 @@ def main(argv=None):
     p.add_argument("--log-every", type=int, default=0, help="toy: report the metric every N generator iterations")
     p.add_argument("--minutes", type=float, default=3.0, help="mnist-gan: wall-clock budget per model")
     p.add_argument("--steps", type=int, default=0, help="mnist-gan: train_step calls per model instead")
+    p.add_argument("--snap-every", type=int, default=0, help="mnist-gan: a sample grid every N calls")
     p.add_argument("--conditional", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="/tmp/quality")
