@@ -101,10 +101,11 @@ def ema_sq_(v, g, beta):
 def lerp_(buf, g, w):
     """``buf <- buf + w (g - buf)`` in place as PyTorch's ``lerp_`` computes it (``g - (g - buf)(1 - w)`` for
     w >= 0.5, so that w = 1, e.g. Adam with β1 = 0, gives exactly g)."""
-    d = g - buf
     if w < 0.5:
+        d = g - buf
         d *= w
         buf += d
-    else:
-        d *= 1.0 - w
-        buf[...] = g - d
+    else:                 # g - (g - buf)(1 - w) = g + (buf - g)(1 - w): the same roundings, all in place
+        buf -= g
+        buf *= 1.0 - w
+        buf += g
