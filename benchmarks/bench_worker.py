@@ -1,6 +1,6 @@
 """One framework running one workload in its own process, driven by compare.py over stdin/stdout.
 
-    python benchmarks/bench_worker.py FRAMEWORK WORKLOAD ARRAYS.npz [--check-steps N]
+    python benchmarks/bench_worker.py FRAMEWORK WORKLOAD ARRAYS.npz [--check-steps N] [--threads T]
 
 On start it builds the workload from the arrays, runs ``N`` steps on the fixed batch (the correctness check,
 which is also the warm-up) and prints one JSON line: the first step's losses, the first and last value of the
@@ -49,7 +49,10 @@ def main(argv=None):
     ap.add_argument("workload")
     ap.add_argument("arrays")
     ap.add_argument("--check-steps", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2, help="BLAS / OpenMP / PyTorch threads (default 2)")
     args = ap.parse_args(argv)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # before NumPy is imported
+        os.environ[var] = str(args.threads)
     import numpy as np
     with np.load(args.arrays) as f:
         arrays = {k: f[k] for k in f.files}

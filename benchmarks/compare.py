@@ -2,7 +2,7 @@
 step, the ratio to PyTorch, the GEMM roofline and the peak memory, in one table per workload.
 
     python benchmarks/compare.py [--rounds 9] [--steps 10] [--workloads vae_mlp gan_mlp wgan_mlp dcgan_28]
-                                 [--frameworks tinygen torch mygrad autograd] [--json results.json]
+                                 [--frameworks tinygen torch mygrad autograd] [--threads 2] [--json results.json]
 
 How it measures (the machine may be shared: nothing here assumes it is quiet):
 
@@ -51,12 +51,13 @@ RTOL = 1e-4
 class Worker:
     """A bench_worker.py process: started, checked, then driven with ``run K`` lines."""
 
-    def __init__(self, framework, workload, npz, check_steps, errdir):
+    def __init__(self, framework, workload, npz, check_steps, threads, errdir):
         self.framework = framework
         self.err_path = os.path.join(errdir, f"{framework}-{workload}.err")
         self.err = open(self.err_path, "w")
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "bench_worker.py"), framework, workload,
-                                      npz, "--check-steps", str(check_steps)], stdin=subprocess.PIPE,
+                                      npz, "--check-steps", str(check_steps), "--threads", str(threads)],
+                                     stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.err, text=True, bufsize=1)
         self.info = self._read()
 
@@ -92,7 +93,14 @@ def machine():
     except (OSError, StopIteration):
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "blas": _roofline.blas_info(), "platform": platform.platform()}
+            "blas": _roofline.blas_info().split(", threads")[0], "platform": platform.platform()}
+
+
+def _load():
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def _rel(a, b):
@@ -106,7 +114,7 @@ def bench_workload(workload, frameworks, args, tmp, bound_ms):
     try:
         for fw in frameworks:
             try:
-                workers[fw] = Worker(fw, workload, npz, args.check_steps, tmp)
+                workers[fw] = Worker(fw, workload, npz, args.check_steps, args.threads, tmp)
             except RuntimeError as e:
                 skipped[fw] = str(e)
         rounds = {fw: [] for fw in workers}
@@ -167,6 +175,9 @@ def main(argv=None):
     ap.add_argument("--check-steps", type=int, default=10, help="untimed steps first: the check and warm-up")
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
     ap.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="threads of every framework (BLAS, OpenMP, torch.set_num_threads, tinygen's optimizer; "
+                         "default 2)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-roofline", action="store_true", help="skip measuring the GEMM rate")
     ap.add_argument("--json", help="also write every number to this JSON file")
@@ -175,17 +186,25 @@ def main(argv=None):
     frameworks = [fw for fw in args.frameworks if LIBRARY[fw] is None or importlib.util.find_spec(LIBRARY[fw])]
     missing = [fw for fw in args.frameworks if fw not in frameworks]
     info = machine()
+    load0 = _load()
     print(f"{info['cpu']}, {info['cores']} cores; Python {info['python']}, NumPy {info['numpy']} ({info['blas']})")
     print(f"command: python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}")
-    print(f"{args.rounds} interleaved rounds x {args.steps} steps after {args.check_steps} check/warm-up steps; "
+    print(f"{args.threads} thread(s) per framework; "
+          f"{args.rounds} interleaved rounds x {args.steps} steps after {args.check_steps} check/warm-up steps; "
           f"ms/step over rounds; 'vs torch' = median of per-round ratios; peak MB = peak RSS above the "
           f"post-import baseline")
     if missing:
         print(f"not installed: {', '.join(missing)} (Chainer is not included: it does not install with NumPy 2)")
     roof = None
-    if not args.no_roofline:
-        rates, best, roof = _roofline.roofline(args.workloads)
-        print(f"GEMM ceiling: {best / 1e9:.1f} GFLOP/s (NumPy float32 matmul, best of 10; roofline.py)")
+    if not args.no_roofline:      # in a subprocess, so that NumPy's BLAS starts with --threads threads
+        env = dict(os.environ, **{v: str(args.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                                  "MKL_NUM_THREADS")})
+        out = subprocess.run([sys.executable, os.path.join(HERE, "roofline.py"), "--json", "--workloads",
+                              *args.workloads], env=env, capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout)
+        roof = r["rows"]
+        print(f"GEMM ceiling: {r['best'] / 1e9:.1f} GFLOP/s (NumPy float32 matmul, {args.threads} thread(s), best "
+              f"of 10; roofline.py)")
     results = {"machine": info, "args": vars(args), "workloads": {}}
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
@@ -196,6 +215,10 @@ def main(argv=None):
             tg = res["frameworks"].get("tinygen")
             failed |= tg is not None and (tg.get("first_rel", 0.0) > RTOL or not tg["decreased"])
             sys.stdout.flush()
+    load1 = _load()
+    results["load_average"] = [load0, load1]
+    print(f"load average (1 min) {load0} before, {load1} after: other processes on the machine; with more "
+          f"runnable processes than cores, multi-threaded timings are not to be trusted")
     for fw in frameworks:
         v = next((r["frameworks"][fw]["version"] for r in results["workloads"].values()
                   if fw in r["frameworks"]), None)

@@ -1,6 +1,8 @@
 """The GEMM roofline of each workload: the step's matmul/conv FLOPs over NumPy's float32 GEMM rate.
 
-    python benchmarks/roofline.py [--repeat 20] [--workloads vae_mlp gan_mlp ...]
+    python benchmarks/roofline.py [--repeat 10] [--workloads vae_mlp gan_mlp ...] [--json]
+
+(threads: OpenBLAS's default, one per core, or OPENBLAS_NUM_THREADS; compare.py runs it with its --threads)
 
 * FLOPs per step are counted analytically (bench_spec.gemms: every forward and backward matrix product of
   the step, 2 m k n each; the im2col/col2im GEMM of each convolution counted the same way).
@@ -15,6 +17,7 @@ compare.py folds ``bound`` into its table as the "x bound" column (a framework's
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -96,8 +99,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
+    ap.add_argument("--json", action="store_true", help="print the numbers as one JSON line (for compare.py)")
     args = ap.parse_args(argv)
     rates, best, rows = roofline(args.workloads, args.repeat)
+    if args.json:
+        print(json.dumps({"rates": rates, "best": best, "rows": rows, "blas": blas_info()}))
+        return
     print(f"NumPy {np.__version__}, {blas_info()}; float32 GEMM rate, best of {args.repeat}:")
     for label, r in rates.items():
         print(f"  {label:<28} {r / 1e9:7.1f} GFLOP/s")

@@ -1,9 +1,11 @@
-"""The benchmark workloads (see bench_spec.py) in PyTorch (CPU, 2 threads), the reference.
+"""The benchmark workloads (see bench_spec.py) in PyTorch (CPU, 2 threads unless told), the reference.
 
 ``build(workload, arrays)`` returns ``step()``: one training step (forward, backward, update), returning the
 step's losses as 0-d tensors (the first one is computed from the weights as they were before the step).
 """
 from __future__ import annotations
+
+import os
 
 import torch
 import torch.nn.functional as F
@@ -12,7 +14,7 @@ from torch import nn
 from bench_spec import CLIP, N_CRITIC
 
 NAME = "torch"
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))   # bench_worker.py sets it (--threads)
 
 
 def version():
