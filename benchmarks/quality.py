@@ -13,8 +13,10 @@ trainer), printing the numbers and writing pictures to look at.
 * toy: VEEGAN's mode coverage of 2,500 samples after ``--iters`` GENERATOR iterations (for the GAN one
   iteration is one train_step call; for WGAN / WGAN-GP, with n_critic = 5, it is 5 calls: one generator
   update after 5 critic updates). Nets 2-128-128-{2,1} ReLU, z of dimension 2, batch 256, each model with its
-  published optimizer defaults (GAN: Adam 1e-3, betas (0.5, 0.999)). Bar: the GAN covers 8/8 ring8 modes
-  with >= 90% high-quality samples. Writes toy_<data>.png (all models side by side).
+  published optimizer defaults (GAN: Adam 1e-3, betas (0.5, 0.999); WGAN: RMSprop 5e-5, c = 0.01; WGAN-GP:
+  Adam 1e-4, betas (0, 0.9), and lambda = 0.1, the models' default for vector data; ``--gp-weight 10`` for the
+  image value). Bar: the GAN covers 8/8 ring8 modes with >= 90% high-quality samples. Writes
+  toy_<data>_seed<seed>.png (all models side by side).
 * mnist-gan: the DCGAN-style conv GAN / WGAN-GP on the embedded MNIST train split for a wall-clock budget;
   writes mnist_<model>.png (64 samples). Look at them.
 
@@ -107,7 +109,8 @@ def run_toy(args):
         samples = {}
         for kind in args.models:
             tg.manual_seed(args.seed)
-            model = build_model(kind, data_shape=(2,), arch="mlp")
+            extra = {"gp_weight": args.gp_weight} if kind == "wgan-gp" and args.gp_weight is not None else {}
+            model = build_model(kind, data_shape=(2,), arch="mlp", **extra)
             opts = model.make_optimizers()
             stream = batches(DataLoader(x, y, batch_size=model.default_batch_size, drop_last=True))
             calls = args.iters * model.n_critic
@@ -125,7 +128,8 @@ def run_toy(args):
             report(model=kind, data=data, result="mode_coverage", generator_iters=args.iters, critic_calls=calls,
                    seed=args.seed, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()},
                    seconds=round(seconds, 1))
-        plots.save_toy_grid(samples, real_test, os.path.join(args.out, f"toy_{data}_seed{args.seed}.png"),
+        tag = "" if args.gp_weight is None else f"_gp{args.gp_weight:g}"
+        plots.save_toy_grid(samples, real_test, os.path.join(args.out, f"toy_{data}_seed{args.seed}{tag}.png"),
                             modes=modes(data), title=f"{data}: {args.iters} generator iterations, seed {args.seed}")
 
 
@@ -169,6 +173,7 @@ def main(argv=None):
     p.add_argument("--data", nargs="+", default=["ring8", "grid25"])
     p.add_argument("--models", nargs="+", default=None)
     p.add_argument("--iters", type=int, default=10000)
+    p.add_argument("--gp-weight", type=float, default=None, help="toy: WGAN-GP's lambda (default: the model's)")
     p.add_argument("--log-every", type=int, default=0, help="toy: report the metric every N generator iterations")
     p.add_argument("--minutes", type=float, default=3.0, help="mnist-gan: wall-clock budget per model")
     p.add_argument("--steps", type=int, default=0, help="mnist-gan: train_step calls per model instead")

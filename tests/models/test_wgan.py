@@ -112,6 +112,9 @@ def test_wgan_gp_defaults_and_no_batchnorm_in_the_critic():
         assert tuple(o.param_groups[0]["betas"]) == (0.0, 0.9)
     assert not any(isinstance(m, (tg.nn.BatchNorm1d, tg.nn.BatchNorm2d)) for m in model.critic.modules())
     assert any(isinstance(m, tg.nn.BatchNorm2d) for m in model.generator.modules())
+    toy = build_model("wgan-gp", data_shape=(2,), arch="mlp")
+    assert toy.gp_weight == 0.1 and toy.config()["gp_weight"] == 0.1       # the authors' toy setting
+    assert build_model("wgan-gp", data_shape=(2,), arch="mlp", gp_weight=10).gp_weight == 10.0
 
 
 def test_weights_are_clipped_after_every_critic_step():
