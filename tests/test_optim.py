@@ -211,8 +211,7 @@ def test_large_params_updated_block_by_block_give_the_same_numbers(cls, kw, back
         assert np.array_equal(a, b) and np.array_equal(b, c)
 
 
-def test_weight_clip_on_blocks_and_threads(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+def test_weight_clip_of_a_large_parameter_in_place():
     w = tg.randn(600, 500) * 0.05
     ref = np.clip(w.numpy(), -0.01, 0.01)
     optim.clip_weights_([w], 0.01)

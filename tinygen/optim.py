@@ -405,17 +405,13 @@ def clip_weights_(params, c):
     """The WGAN weight clip: every parameter's values clamped to [-c, c], in place. Returns nothing."""
     c = float(c)
     _check(c >= 0.0, f"clip_weights_: c must be >= 0, got {c}")
-    work, threaded = [], _bw.num_threads() > 1
     for p in _tensors(params):
-        if hasattr(p.data, "__setitem__"):     # blocks only to share them among threads: clip is one pass
-            work += [(blk, _backend.namespace(p.data)) for (blk,) in (_blocks(p.data) if threaded else [(p.data,)])]
+        # whole arrays on one thread: one pass per parameter, where blocks and threads cost more than they save
+        clipped = _backend.namespace(p.data).clip(p.data, -c, c)
+        if hasattr(p.data, "__setitem__"):
+            p.data[...] = clipped
         else:                            # an immutable 0-d NumPy scalar (what 0-d ops return)
-            p.data = _backend.namespace(p.data).clip(p.data, -c, c)
-
-    def clip_(blk, xp):
-        blk[...] = xp.clip(blk, -c, c)
-    if work:
-        _run(clip_, work)
+            p.data = clipped
 
 
 @no_grad()
