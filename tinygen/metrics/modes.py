@@ -15,7 +15,7 @@ import math
 
 import numpy as np  # host-side evaluation
 
-from . import backend as _backend
+from .. import backend as _backend
 
 __all__ = ["mode_coverage"]
 
