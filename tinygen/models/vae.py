@@ -130,6 +130,14 @@ class VAE(GenerativeModel):
             return Tensor(w.xp.full((1,), 2.0 * math.log(self.sigma), dtype=w.data.dtype))
         return self.decoder_logvar
 
+    def reconstruction_nll(self, x, out):
+        """-log p(x | z) per sample, from the decoder's output ``out`` for z (logits or the Gaussian mean),
+        summed over the pixels: BCE with logits (Bernoulli) or the Gaussian negative log-density."""
+        axes = tuple(range(1, x.ndim))
+        if self.likelihood == "bernoulli":
+            return F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(axes)
+        return F.gaussian_nll(x, out, self._logvar_out(), reduction="none").sum(axes)
+
     def negative_elbo(self, x, y=None, eps=None, reduction="mean"):
         """The loss and its parts as Tensors: {"loss": rec + beta kl, "nelbo": rec + kl, "rec", "kl"}, each the
         mean over the batch (``reduction="mean"``) or one per sample ("none"). ``eps`` (N, latent_dim) fixes
@@ -137,12 +145,7 @@ class VAE(GenerativeModel):
         x = self.as_batch(x)
         mu, logvar = self.encode(x, y)
         z = self.reparameterize(mu, logvar, eps)
-        out = self.decoder_output(z, y)
-        axes = tuple(range(1, x.ndim))
-        if self.likelihood == "bernoulli":
-            rec = F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(axes)
-        else:
-            rec = F.gaussian_nll(x, out, self._logvar_out(), reduction="none").sum(axes)
+        rec = self.reconstruction_nll(x, self.decoder_output(z, y))
         kl = F.gaussian_kl(mu, logvar)                          # (N,): one KL per sample
         terms = {"loss": rec + kl * self.beta, "nelbo": rec + kl, "rec": rec, "kl": kl}
         if reduction == "mean":
