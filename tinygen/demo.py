@@ -19,10 +19,11 @@ the threads compete). ``--quick`` trains each model for a few dozen steps: a smo
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import time
 from pathlib import Path
+
+from .workers import run_jobs
 
 __all__ = ["run_demo", "JOBS"]
 
@@ -39,16 +40,9 @@ JOBS = (  # the longest first: two workers then finish at about the same time
      "what": "WGAN-GP on ring8"},
 )
 QUICK_STEPS = 30
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _worker_init():
-    """A worker ignores Ctrl-C between jobs (a terminal sends it to every process of the group); during a job
-    :func:`_run_job` turns it back on, so the training stops after its step and saves a checkpoint."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _run_job(job, out, quick, progress, worker=False):
+def _run_job(job, out, quick, progress):
     """Train one model of the demo (in this process); returns a summary (picklable)."""
     import tinygen as tg
     from tinygen.data import load_dataset
@@ -63,65 +57,10 @@ def _run_job(job, out, quick, progress, worker=False):
     else:
         length = {k: job[k] for k in ("epochs", "steps") if k in job}
         extra = {}
-    if worker:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        res = train(model, job["data"], out_dir=Path(out) / job["name"], overwrite=True, seed=0,
-                    progress=progress, command=f"tinygen demo ({job['name']})", **length, **extra)
-    finally:
-        if worker:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    res = train(model, job["data"], out_dir=Path(out) / job["name"], overwrite=True, seed=0,
+                progress=progress, command=f"tinygen demo ({job['name']})", **length, **extra)
     return {"name": job["name"], "what": job["what"], "step": res.step, "elapsed": res.elapsed,
             "logs": res.logs, "heldout": res.heldout}
-
-
-def _run_parallel(out, quick, progress, jobs, results):
-    """The jobs on ``jobs`` worker processes (one BLAS thread each), submitted one at a time so that after
-    Ctrl-C nothing new starts; the running ones stop after their step with a checkpoint."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    os.environ.update({k: "1" for k in _THREAD_VARS})    # inherited by the workers, set before numpy loads
-    pending, running, stopped = list(JOBS), {}, []
-    try:
-        with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                    initializer=_worker_init) as pool:
-            try:
-                while pending or running:
-                    while pending and len(running) < jobs:
-                        job = pending.pop(0)
-                        running[pool.submit(_run_job, job, str(out), quick, progress, True)] = job
-                    done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-                    for f in done:
-                        job = running.pop(f)
-                        try:
-                            r = f.result()
-                        except KeyboardInterrupt as e:          # TrainingInterrupted, from the worker
-                            stopped.append(f"{job['name']} ({e})")
-                            pending.clear()
-                            continue
-                        results[r["name"]] = r
-                        _report(r)
-                if stopped:
-                    raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                pending.clear()
-                print("tinygen demo: Ctrl-C: waiting for the running trainings to save a checkpoint ...",
-                      file=sys.stderr, flush=True)
-                for f in cf.as_completed(running):           # the workers stop after their current step
-                    try:
-                        f.result()
-                    except KeyboardInterrupt as e:
-                        stopped.append(f"{running[f]['name']} ({e})")
-                    except Exception:
-                        pass
-                raise KeyboardInterrupt("; ".join(stopped)) from None
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _fmt_time(s):
@@ -141,14 +80,12 @@ def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
     print(f"tinygen demo: training {len(JOBS)} models{' (quick)' if quick else ''} into {out}/ with "
           f"{jobs} worker{'s' if jobs > 1 else ''}; progress lines every 10% of each run", flush=True)
     results = {}
+
+    def done(job, r):
+        results[r["name"]] = r
+        _report(r)
     try:
-        if jobs == 1:
-            for job in JOBS:
-                r = _run_job(job, out, quick, progress)
-                results[r["name"]] = r
-                _report(r)
-        else:
-            _run_parallel(out, quick, progress, jobs, results)
+        run_jobs(JOBS, _run_job, jobs, done, args=(str(out), quick, progress), label="tinygen demo")
     except KeyboardInterrupt as e:
         done = ", ".join(results) or "none"
         print(f"tinygen demo: interrupted after {_fmt_time(time.perf_counter() - t0)}; finished: {done}"

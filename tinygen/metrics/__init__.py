@@ -14,6 +14,7 @@ from .distances import frechet_distance, gaussian_fit, gaussian_kl, sliced_wasse
 from .latent import active_units, aggregate_gaussian_fit, aggregate_kl, kl_per_dim
 from .likelihood import iwae
 from .modes import mode_coverage
+from . import images  # noqa: E402  (FD-MNIST, Inception Score, digit histograms; loads the classifier lazily)
 
 __all__ = ["frechet_distance", "gaussian_fit", "gaussian_kl", "sliced_wasserstein", "active_units",
            "aggregate_gaussian_fit", "aggregate_kl", "kl_per_dim", "iwae", "mode_coverage"]

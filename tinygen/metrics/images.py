@@ -50,7 +50,7 @@ def class_histogram(probs, min_share=0.01):
     counts = np.bincount(p.argmax(1), minlength=p.shape[1])
     share = counts / max(counts.sum(), 1)
     nz = share[share > 0]
-    return counts, int((share >= min_share).sum()), float(-(nz * np.log(nz)).sum())
+    return counts, int((share >= min_share).sum()), float(-(nz * np.log(nz)).sum()) + 0.0  # no "-0.0"
 
 
 def image_metrics(samples, real, sample_range=(0.0, 1.0)):

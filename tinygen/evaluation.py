@@ -1,0 +1,189 @@
+"""``tinygen eval RUN``: every metric that applies to a trained model, printed and saved as ``eval.json``.
+
+What applies (see :mod:`tinygen.metrics` for the definitions):
+
+* every model on MNIST: FD-MNIST of 1,000 samples against 1,000 held-out images, next to its floor (the FD
+  between the two held-out halves), the classifier Inception Score, the digits covered and the entropy of
+  their histogram, and the sliced Wasserstein distance in pixel space (with its real-vs-real floor);
+* every model on a 2-D mixture: VEEGAN's mode coverage on 2,500 samples, and the sliced Wasserstein distance
+  to held-out points;
+* the VAE: the held-out negative ELBO and its parts, the negative IWAE bound, and how far its latent
+  distribution is from N(0, I) (KL per dimension, active units, the aggregate posterior's KL and the KL and
+  Frechet distance of its Gaussian fit);
+* the AE: the held-out reconstruction error, and the distance of its codes' Gaussian fit from N(0, I) (an
+  AE's codes are not asked to look like N(0, I); this says how far they are).
+
+All numbers are computed with their own seeded generators: evaluating never changes a training run.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np  # host-side: metrics work on host arrays
+
+from . import metrics as M
+from .autograd import no_grad
+from .creation import tensor
+from .runs import isolated_rng, load_run
+
+__all__ = ["evaluate_model", "evaluate_run", "format_metrics", "EVAL_FILE"]
+
+EVAL_FILE = "eval.json"
+N_SAMPLES = 1000
+TOY_SAMPLES = 2500
+
+
+def _host(t):
+    return t.numpy() if hasattr(t, "numpy") else np.asarray(t)
+
+
+def _halves(n, seed=0):
+    perm = np.random.default_rng(seed).permutation(n)
+    return perm[: n // 2], perm[n // 2: 2 * (n // 2)]
+
+
+def _samples(model, n, chunk=500):
+    with no_grad():
+        return np.concatenate([_host(model.sample(min(chunk, n - i))) for i in range(0, n, chunk)])
+
+
+def image_metrics(model, held_x, n=N_SAMPLES):
+    """FD-MNIST, Inception Score, digits, SWD (pixels) of ``n`` samples; the floors from held-out halves."""
+    a, b = _halves(len(held_x))
+    ref = held_x[b][:n]
+    fake = _samples(model, n)
+    lo, hi = model.data_range
+    out = M.images.image_metrics(fake, ref, sample_range=(lo, hi))
+    out["fd_floor"] = M.images.fd_mnist(held_x[a][:n], ref)
+    fake01 = np.clip((fake.reshape(len(fake), -1) - lo) / (hi - lo), 0, 1)
+    out["swd"] = M.sliced_wasserstein(fake01, ref.reshape(len(ref), -1))
+    out["swd_floor"] = M.sliced_wasserstein(held_x[a][:n].reshape(-1, ref[0].size), ref.reshape(len(ref), -1))
+    return out
+
+
+def toy_metrics(model, data_name, held_x, n=TOY_SAMPLES):
+    from .data import modes, toy_std
+    fake = _samples(model, n).reshape(n, -1)
+    out = {}
+    if data_name in ("ring8", "grid25"):
+        cov = M.mode_coverage(fake, modes(data_name), toy_std(data_name))
+        out.update(modes_covered=int(cov["modes"]), num_modes=len(modes(data_name)),
+                   high_quality=float(cov["high_quality"]), mode_kl=float(cov["kl"]))
+    out["swd"] = M.sliced_wasserstein(fake, held_x[:n])
+    a, b = _halves(len(held_x))
+    out["swd_floor"] = M.sliced_wasserstein(held_x[a], held_x[b])
+    return out
+
+
+def _encode_all(model, x, y=None, chunk=500):
+    mus, lvs = [], []
+    with no_grad(), model.evaluating():
+        for i in range(0, len(x), chunk):
+            yb = None if y is None or not model.conditional else tensor(y[i:i + chunk], device=model.device)
+            enc = model.encode(tensor(x[i:i + chunk], device=model.device), yb)
+            if isinstance(enc, tuple):
+                mus.append(_host(enc[0]))
+                lvs.append(_host(enc[1]))
+            else:
+                mus.append(_host(enc))
+    mu = np.concatenate(mus).astype(np.float64)
+    return mu, (np.concatenate(lvs).astype(np.float64) if lvs else None)
+
+
+def vae_metrics(model, held_x, held_y=None, iwae_k=500, iwae_n=500):
+    """Held-out negative ELBO (and parts), negative IWAE_k on ``iwae_n`` images, latent distances."""
+    from .figures import evaluate_heldout
+    out = {f"heldout_{k}": v for k, v in evaluate_heldout(model, held_x, held_y).items()}
+    x = tensor(held_x[:iwae_n], device=model.device)
+    y = None if held_y is None or not model.conditional else tensor(held_y[:iwae_n], device=model.device)
+    out["iwae_k"] = int(iwae_k)
+    out["iwae"], out["iwae_se"] = M.iwae(model, x, y, k=iwae_k)
+    mu, logvar = _encode_all(model, held_x, held_y)
+    kld = M.kl_per_dim(mu, logvar)
+    out["kl_per_dim"] = kld.tolist()
+    out["active_units"], _ = M.active_units(mu)
+    out["aggregate_kl"], out["aggregate_kl_se"] = M.aggregate_kl(mu, logvar)
+    fit = M.aggregate_gaussian_fit(mu, logvar)
+    out["latent_gauss_kl"], out["latent_frechet"] = fit["kl"], fit["frechet"]
+    return out
+
+
+def ae_metrics(model, held_x, held_y=None):
+    from .figures import evaluate_heldout
+    out = {f"heldout_{k}": v for k, v in evaluate_heldout(model, held_x, held_y).items()}
+    mu, _ = _encode_all(model, held_x, held_y)
+    mu = mu.reshape(len(mu), -1)
+    fit = M.aggregate_gaussian_fit(mu, np.full_like(mu, -60.0))   # a deterministic code: no posterior spread
+    out["latent_gauss_kl"], out["latent_frechet"] = fit["kl"], fit["frechet"]
+    return out
+
+
+def evaluate_model(model, data_name, data_kind, held, *, seed=0, iwae_k=500, iwae_n=500, n_samples=N_SAMPLES):
+    """Every metric that applies to ``model`` (see the module docstring), as a flat dict of numbers/lists.
+
+    ``held``: the held-out Dataset (images in [0, 1]; the model's samples are mapped from its data_range)."""
+    t0 = time.time()
+    res = {"kind": model.kind, "data": data_name, "parameters": int(model.num_parameters())}
+    with isolated_rng(model.device, seed):
+        if data_kind == "image":
+            res.update(image_metrics(model, held.x, n_samples))
+        else:
+            res.update(toy_metrics(model, data_name, held.x))
+        if model.kind == "vae":
+            res.update(vae_metrics(model, held.x, held.y, iwae_k, iwae_n))
+        elif model.kind == "ae":
+            res.update(ae_metrics(model, held.x, held.y))
+    res["eval_seconds"] = round(time.time() - t0, 1)
+    return res
+
+
+def evaluate_run(run_dir, device="cpu", write=True, **kw):
+    """Load the run in ``run_dir``, evaluate it, write ``eval.json`` there (unless ``write=False``)."""
+    from .data import load_dataset
+    run = load_run(run_dir, device=device)
+    held = load_dataset(run.data_name, "test")
+    res = {"run": str(run.path), "step": run.step, **evaluate_model(run.model, run.data_name, run.data_kind,
+                                                                    held, **kw)}
+    if write:
+        tmp = Path(run_dir) / f".{EVAL_FILE}.tmp"
+        tmp.write_text(json.dumps(res, indent=1))
+        tmp.replace(Path(run_dir) / EVAL_FILE)
+    return res
+
+
+_LABELS = [  # (key, label, format)
+    ("fd_mnist", "FD-MNIST (lower is better)", "{:.1f}"), ("fd_floor", "  floor: real vs real", "{:.1f}"),
+    ("inception_score", "classifier Inception Score (max 10)", "{:.2f}"),
+    ("digits_covered", "digits covered (of 10)", "{}"), ("class_entropy", "entropy of digit histogram "
+                                                                           "(log 10 = 2.30)", "{:.3f}"),
+    ("modes_covered", "modes covered", "{}"), ("high_quality", "high-quality samples (%)", "{:.1f}"),
+    ("mode_kl", "KL(samples over modes || uniform)", "{:.3f}"),
+    ("swd", "sliced Wasserstein distance", "{:.4f}"), ("swd_floor", "  floor: real vs real", "{:.4f}"),
+    ("heldout_nelbo", "held-out negative ELBO (nats)", "{:.2f}"), ("heldout_rec", "  reconstruction term",
+                                                                   "{:.2f}"),
+    ("heldout_kl", "  KL term", "{:.2f}"), ("iwae", "held-out negative IWAE bound (nats)", "{:.2f}"),
+    ("heldout_mse", "held-out reconstruction MSE", "{:.4f}"), ("heldout_loss", "held-out loss", "{:.4f}"),
+    ("active_units", "active latent units", "{}"), ("aggregate_kl", "KL(aggregate posterior || N(0, I))",
+                                                    "{:.3f}"),
+    ("latent_gauss_kl", "KL(Gaussian fit of the codes || N(0, I))", "{:.3f}"),
+    ("latent_frechet", "Frechet(Gaussian fit of the codes, N(0, I))", "{:.3f}"),
+]
+
+
+def format_metrics(res):
+    """A readable two-column table of an evaluation."""
+    lines = [f"{res.get('kind')} on {res.get('data')}" + (f", step {res['step']}" if "step" in res else "")]
+    for key, label, fmt in _LABELS:
+        v = res.get(key)
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            continue
+        s = fmt.format(v)
+        if key == "iwae":
+            s += f" (k = {res.get('iwae_k')}, +- {res.get('iwae_se', 0):.2f})"
+        if key == "modes_covered":
+            s += f" of {res.get('num_modes')}"
+        lines.append(f"  {label:<46} {s}")
+    return "\n".join(lines)
