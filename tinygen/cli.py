@@ -295,6 +295,34 @@ def cmd_interpolate(args):
     return 0
 
 
+def cmd_eval(args):
+    from tinygen.evaluation import EVAL_FILE, evaluate_run, format_metrics
+    run = _load(args)
+    if run.data_name is None:
+        raise CLIError(f"eval needs the run's data, but {run.path} was trained on in-memory arrays")
+    res = evaluate_run(run.path, device=args.device, iwae_k=args.iwae_k, seed=args.seed)
+    print(format_metrics(res))
+    print(f"(written to {run.path / EVAL_FILE})")
+    return 0
+
+
+def cmd_compare(args):
+    from tinygen.compare import MODELS, run_compare
+    if args.runs:
+        for r in args.runs:
+            if not Path(r).is_dir():
+                raise CLIError(f"no run folder at {r!r}")
+    models = tuple(args.models.split(",")) if args.models else MODELS
+    bad = [m for m in models if m not in MODELS]
+    if bad:
+        raise CLIError(f"unknown model(s) {', '.join(bad)}; choose from {', '.join(MODELS)}")
+    if args.data not in ("mnist", "ring8", "grid25"):
+        raise CLIError(f"compare runs on mnist, ring8 or grid25, not {args.data!r}")
+    run_compare(data=args.data, budget_minutes=args.budget_minutes, out=args.out, runs=args.runs, seed=args.seed,
+                workers=args.jobs, quick=args.quick, models=models, arch=args.arch)
+    return 0
+
+
 def cmd_demo(args):
     from tinygen.demo import run_demo
     return run_demo(out=args.out, quick=args.quick, jobs=args.jobs)
@@ -355,6 +383,28 @@ def build_parser():
         s.add_argument("--seed", type=_nonneg_int, default=0)
         s.add_argument("--device", default="cpu")
         s.set_defaults(func=func)
+
+    s = sub.add_parser("eval", help="every metric that applies to a run; writes RUN/eval.json")
+    s.add_argument("run", metavar="RUN", help="a run folder written by tinygen train")
+    s.add_argument("--iwae-k", type=_positive_int, default=500, help="importance samples for the VAE's IWAE "
+                   "bound (default 500)")
+    s.add_argument("--seed", type=_nonneg_int, default=0)
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("compare", help="AE, VAE, GAN, WGAN and WGAN-GP on the same data and budget: a report")
+    s.add_argument("--data", default="mnist", help="mnist (default), ring8 or grid25")
+    s.add_argument("--budget-minutes", type=_positive_float, default=10.0,
+                   help="the whole comparison's wall time, training and evaluation (default 10)")
+    s.add_argument("--out", default="tinygen-compare", help="the report folder (default tinygen-compare)")
+    s.add_argument("--runs", nargs="+", default=None, metavar="RUN", help="evaluate these run folders instead "
+                   "of training")
+    s.add_argument("--models", default=None, help="a comma-separated subset of ae,vae,gan,wgan,wgan-gp")
+    s.add_argument("--arch", choices=("mlp", "conv"), default=None, help="the nets (default mlp)")
+    s.add_argument("--seed", type=_nonneg_int, default=0)
+    s.add_argument("--jobs", type=_positive_int, default=None, help="trainings side by side (default 2)")
+    s.add_argument("--quick", action="store_true", help="30 steps each (a smoke test)")
+    s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser("info", help="versions and available devices")
     s.set_defaults(func=cmd_info)

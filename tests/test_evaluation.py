@@ -1,0 +1,62 @@
+"""tinygen.evaluation: which metrics apply to which model, and `tinygen eval RUN`."""
+import json
+
+import pytest
+
+import tinygen as tg
+from tinygen.cli import main
+from tinygen.data import load_dataset
+from tinygen.evaluation import EVAL_FILE, evaluate_model, format_metrics
+from tinygen.models import build_model
+from tinygen.train import train
+
+
+@pytest.fixture(scope="module")
+def mnist_heldout():
+    return load_dataset("mnist", "test")
+
+
+def test_vae_gets_likelihood_latent_and_image_metrics(mnist_heldout):
+    tg.manual_seed(0)
+    m = build_model("vae", data_shape=(1, 28, 28), arch="mlp")
+    r = evaluate_model(m, "mnist", "image", mnist_heldout, iwae_k=20, iwae_n=40, n_samples=200)
+    for key in ("fd_mnist", "fd_floor", "inception_score", "digits_covered", "swd", "heldout_nelbo", "iwae",
+                "kl_per_dim", "active_units", "aggregate_kl", "latent_gauss_kl", "latent_frechet"):
+        assert key in r, key
+    assert r["iwae"] <= r["heldout_nelbo"] + 3 * r["iwae_se"] + 1.0   # IWAE_k is the tighter bound
+    assert len(r["kl_per_dim"]) == m.latent_dim
+    assert "held-out negative IWAE bound" in format_metrics(r)
+
+
+def test_gan_on_a_toy_gets_mode_coverage_not_likelihood():
+    tg.manual_seed(0)
+    m = build_model("gan", data_shape=(2,), arch="mlp")
+    r = evaluate_model(m, "ring8", "toy", load_dataset("ring8", "test"))
+    assert {"modes_covered", "num_modes", "high_quality", "mode_kl", "swd", "swd_floor"} <= set(r)
+    assert r["num_modes"] == 8 and "heldout_nelbo" not in r and "fd_mnist" not in r
+
+
+def test_evaluating_does_not_change_the_global_random_state(mnist_heldout):
+    tg.manual_seed(5)
+    before = tg.backend.get_backend("cpu").rng_state()
+    m = build_model("ae", data_shape=(1, 28, 28), arch="mlp")
+    state = tg.backend.get_backend("cpu").rng_state()
+    evaluate_model(m, "mnist", "image", mnist_heldout, n_samples=100)
+    assert tg.backend.get_backend("cpu").rng_state() == state != before
+
+
+def test_cli_eval_writes_eval_json(tmp_path, capsys):
+    tg.manual_seed(0)
+    m = build_model("wgan-gp", data_shape=(2,), arch="mlp")
+    train(m, "ring8", steps=20, out_dir=tmp_path / "run", progress=False, pictures=False)
+    assert main(["eval", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "modes covered" in out and "sliced Wasserstein" in out
+    saved = json.loads((tmp_path / "run" / EVAL_FILE).read_text())
+    assert saved["kind"] == "wgan-gp" and saved["step"] == 20
+
+
+def test_cli_eval_of_a_missing_run_is_one_sentence(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tinygen: error:") and err.count("\n") == 1 and "Traceback" not in err

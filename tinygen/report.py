@@ -1,0 +1,228 @@
+"""The report of ``tinygen compare``: one table, the pictures side by side, and sentences from the numbers.
+
+``report.md`` links the PNGs next to it; ``report.html`` carries them inline (base64), so it can be mailed.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+
+from . import plots
+
+__all__ = ["write_report"]
+
+NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
+
+
+def _f(v, fmt="{:.1f}"):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return fmt.format(v)
+
+
+def _load(out, kind):
+    from .runs import load_run
+    return load_run(Path(out) / "runs" / kind)
+
+
+def _pictures(out, summary):
+    """samples.png (+ reconstructions.png, interpolations_*.png) from the saved runs, seed 0; curve files."""
+    import numpy as np
+
+    import tinygen as tg
+    from .data import load_dataset, modes
+    from .figures import interpolation_rows
+    out = Path(out)
+    res = summary["results"]
+    data = summary["data"]
+    held = load_dataset(data, "test")
+    runs = {k: _load(out, k) if "run" not in r else _load_path(r["run"]) for k, r in res.items()}
+    pics = {}
+    order = [k for k in NAMES if k in runs]
+    if held.kind == "image":
+        sets, ranges = {}, {}
+        for k in order:
+            tg.manual_seed(0)
+            sets[NAMES[k]] = runs[k].model.sample(64).numpy()
+            ranges[NAMES[k]] = runs[k].model.data_range
+        pics["samples"] = plots.save_comparison_grid(sets, out / "samples.png", value_range_per_set=ranges, nrow=8,
+                                                     title=f"64 samples of each model ({data})")
+        enc = [k for k in order if runs[k].model.has_encoder]
+        if enc:
+            from .figures import reconstruct
+            x = held.x[:12]
+            rows = [x] + [np.asarray(reconstruct(runs[k].model, x)).reshape(x.shape) for k in enc]
+            pics["reconstructions"] = plots.save_image_grid(
+                np.concatenate(rows), out / "reconstructions.png", nrow=12,
+                title="held-out images (top), then reconstructed by " + ", ".join(NAMES[k] for k in enc))
+        for k in order:
+            tg.manual_seed(0)
+            model = runs[k].model
+            if model.has_encoder:
+                perm = np.random.default_rng(0).permutation(len(held.x))[:8]
+                rows = interpolation_rows(model, held.x[perm], held.y[perm], rows=4, steps=10)
+                how = "between the codes of two held-out images"
+            else:
+                rows = interpolation_rows(model, rows=4, steps=10)
+                how = "between two draws of z"
+            pics[f"interpolations_{k}"] = plots.save_interpolations(
+                rows, out / f"interpolations_{k}.png", value_range=model.data_range or (0, 1),
+                title=f"{NAMES[k]}: decoded along straight lines {how}")
+    else:
+        named = {}
+        for k in order:
+            tg.manual_seed(0)
+            ev = res[k]["eval"]
+            cover = (f"\n{ev['modes_covered']}/{ev['num_modes']} modes, {ev['high_quality']:.0f}% high quality"
+                     if "modes_covered" in ev else "")
+            named[f"{NAMES[k]}{cover}"] = runs[k].model.sample(2500).numpy()
+        pics["samples"] = plots.save_toy_grid(named, held.x[:2500], out / "samples.png",
+                                              modes=modes(data) if data in ("ring8", "grid25") else None,
+                                              title=f"2,500 samples of each model over the real {data} points")
+    for k in order:
+        src = runs[k].path / "curves.png"
+        if src.exists():
+            dst = out / f"curves_{k}.png"
+            dst.write_bytes(src.read_bytes())
+            pics[f"curves_{k}"] = dst
+    return pics
+
+
+def _load_path(path):
+    from .runs import load_run
+    return load_run(path)
+
+
+def _table(summary):
+    res, data = summary["results"], summary["data"]
+    order = [k for k in NAMES if k in res]
+    image = "fd_mnist" in next(iter(res.values()))["eval"]
+    if image:
+        head = ["model", "objective", "training", "steps", "held-out −ELBO / −IWAE (nats)", "FD-MNIST",
+                "Inception Score", "digits", "SWD", "latent: KL to N(0, I)"]
+    else:
+        head = ["model", "objective", "training", "steps", "modes covered", "high quality", "KL(modes ‖ uniform)",
+                "SWD", "latent: KL to N(0, I)"]
+    rows = []
+    for k in order:
+        r, ev = res[k], res[k]["eval"]
+        t = f"{r['seconds']:.0f} s" if r.get("seconds") else "—"
+        lat = "—"
+        if k == "vae":
+            lat = f"{_f(ev.get('aggregate_kl'), '{:.2f}')} (aggregate), {_f(ev.get('heldout_kl'), '{:.1f}')} (mean q(z|x))"
+        elif k == "ae":
+            lat = f"{_f(ev.get('latent_gauss_kl'), '{:.1f}')} (Gaussian fit of the codes)"
+        row = [NAMES[k], _objective(k), t, str(r["steps"])]
+        if image:
+            lik = (f"{_f(ev.get('heldout_nelbo'), '{:.1f}')} / {_f(ev.get('iwae'), '{:.1f}')}" if k == "vae"
+                   else "—")
+            row += [lik, _f(ev.get("fd_mnist")), _f(ev.get("inception_score"), "{:.2f}"),
+                    f"{ev.get('digits_covered', '—')}/10", _f(ev.get("swd"), "{:.3f}"), lat]
+        else:
+            row += [f"{ev.get('modes_covered', '—')}/{ev.get('num_modes', '—')}",
+                    f"{_f(ev.get('high_quality'))}%", _f(ev.get("mode_kl"), "{:.3f}"), _f(ev.get("swd"), "{:.3f}"),
+                    lat]
+        rows.append(row)
+    first = next(iter(res.values()))["eval"]
+    if image:
+        rows.append(["real data", "(held-out half vs half)", "—", "—", "—", _f(first.get("fd_floor")), "—", "—",
+                     _f(first.get("swd_floor"), "{:.3f}"), "—"])
+    else:
+        rows.append(["real data", "(held-out half vs half)", "—", "—", "—", "—", "—",
+                     _f(first.get("swd_floor"), "{:.3f}"), "—"])
+    return head, rows
+
+
+def _objective(k):
+    from .compare import OBJECTIVES
+    return OBJECTIVES[k]
+
+
+def sentences(summary):
+    """A few sentences that say what the table says (which is sharper, which covers more, which has a likelihood)."""
+    res = summary["results"]
+    ev = {k: r["eval"] for k, r in res.items()}
+    out = []
+    if all("fd_mnist" in e for e in ev.values()):
+        floor = next(iter(ev.values()))["fd_floor"]
+        best = min(ev, key=lambda k: ev[k]["fd_mnist"])
+        out.append(f"By FD-MNIST (1,000 samples against 1,000 held-out images; the same distance between the two "
+                   f"held-out halves is {floor:.1f}) the closest samples are the {NAMES[best]}'s, at "
+                   f"{ev[best]['fd_mnist']:.1f} ({ev[best]['fd_mnist'] / floor:.1f}x the floor).")
+        adv = [k for k in ("gan", "wgan", "wgan-gp") if k in ev]
+        if "vae" in ev and adv:
+            g = min(adv, key=lambda k: ev[k]["fd_mnist"])
+            sharper = ev[g]["fd_mnist"] < ev["vae"]["fd_mnist"]
+            out.append(f"{'The adversarial models give sharper samples than the VAE' if sharper else 'Here the VAE beats every adversarial model'}: "
+                       f"{NAMES[g]} {ev[g]['fd_mnist']:.1f} against the VAE's {ev['vae']['fd_mnist']:.1f}; the VAE's "
+                       f"samples are the means of p(x|z), which averages strokes and blurs them.")
+        full = [NAMES[k] for k in ev if ev[k].get("digits_covered") == 10]
+        few = {NAMES[k]: ev[k]["digits_covered"] for k in ev if ev[k].get("digits_covered", 10) < 10}
+        out.append(("All ten digits appear in the samples of " + ", ".join(full) + "." if full else
+                    "No model's samples show all ten digits.") +
+                   ("" if not few else " Fewer digits: " + ", ".join(f"{k} {v}" for k, v in few.items()) +
+                    " (a sign of mode collapse)."))
+        ent = max(ev, key=lambda k: ev[k].get("class_entropy", -1))
+        out.append(f"The most even spread over the digits is the {NAMES[ent]}'s (histogram entropy "
+                   f"{ev[ent]['class_entropy']:.2f} of at most 2.30).")
+    else:
+        if all("modes_covered" in e for e in ev.values()):
+            best = max(ev, key=lambda k: (ev[k]["modes_covered"], ev[k]["high_quality"]))
+            out.append(f"The {NAMES[best]} covers the most modes ({ev[best]['modes_covered']}/{ev[best]['num_modes']}, "
+                       f"{ev[best]['high_quality']:.0f}% of its samples within 3 standard deviations of a mode). " +
+                       " ".join(f"{NAMES[k]}: {e['modes_covered']}/{e['num_modes']}, {e['high_quality']:.0f}%."
+                                for k, e in ev.items() if k != best))
+        close = min(ev, key=lambda k: ev[k]["swd"])
+        out.append(f"By the sliced Wasserstein distance to held-out points the closest is the {NAMES[close]} "
+                   f"({ev[close]['swd']:.3f}; real vs real: {ev[close]['swd_floor']:.3f}).")
+    if "vae" in ev:
+        v = ev["vae"]
+        out.append(f"Only the VAE gives a likelihood: its held-out negative ELBO is {v['heldout_nelbo']:.1f} nats per "
+                   f"sample and the tighter importance-weighted bound (k = {v['iwae_k']}) {v['iwae']:.1f} nats; the GANs "
+                   f"have no p(x) to evaluate.")
+        out.append(f"The KL term pulls its latent codes towards the prior N(0, I): the aggregate posterior is "
+                   f"{v['aggregate_kl']:.2f} nats from it (Monte Carlo), with {v['active_units']} of "
+                   f"{len(v['kl_per_dim'])} dimensions active.")
+    if "ae" in ev and "latent_gauss_kl" in ev["ae"]:
+        out.append(f"The AE's codes are not: a Gaussian fitted to them is {ev['ae']['latent_gauss_kl']:.1f} nats from "
+                   f"N(0, I), which is why sampling an AE needs a fitted code distribution and a VAE does not.")
+    return out
+
+
+def write_report(out, summary):
+    """Write report.md and report.html (and the pictures) into ``out``; returns their paths."""
+    out = Path(out)
+    pics = _pictures(out, summary)
+    head, rows = _table(summary)
+    text = sentences(summary)
+    res = summary["results"]
+    budget = (f"{summary['budget_minutes']:g} minutes in all on {summary['workers']} worker(s)"
+              if not any(r.get("run") for r in res.values()) else "existing runs")
+    if summary.get("quick"):
+        budget = "--quick: 30 steps each, a smoke test"
+    intro = (f"# tinygen compare: {', '.join(NAMES[k] for k in NAMES if k in res)} on {summary['data']}\n\n"
+             f"Same data, same seed ({summary['seed']}), same budget ({budget}; networks: "
+             f"{summary['arch']}). Total time {summary['total_seconds'] / 60:.1f} min. Numbers: `tinygen eval` "
+             f"(see `tinygen/evaluation.py`); each run folder is in `runs/`.\n")
+    md = [intro, "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    md += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    md += ["", "## What the numbers say", ""] + [f"- {s}" for s in text] + [""]
+    names = [(k, p) for k, p in pics.items()]
+    md += ["## Pictures", ""] + [f"![{k}]({Path(p).name})" for k, p in names]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+
+    def img(p):
+        data = base64.b64encode(Path(p).read_bytes()).decode()
+        return f'<p><img alt="{html.escape(Path(p).stem)}" src="data:image/png;base64,{data}"></p>'
+    table = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" +
+             "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+    body = (f"<h1>{html.escape(intro.splitlines()[0][2:])}</h1><p>{html.escape(' '.join(intro.splitlines()[2:]))}</p>"
+            + table + "<h2>What the numbers say</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in text)
+            + "</ul><h2>Pictures</h2>" + "".join(img(p) for _, p in names))
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}img{max-width:100%}")
+    (out / "report.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>tinygen compare"
+                                     f"</title><style>{style}</style></head><body>{body}</body></html>\n")
+    return {"md": out / "report.md", "html": out / "report.html", "pictures": pics}
