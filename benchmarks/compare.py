@@ -93,7 +93,23 @@ def machine():
     except (OSError, StopIteration):
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "commit": _commit(),
             "blas": _roofline.blas_info().split(", threads")[0], "platform": platform.platform()}
+
+
+def _commit():
+    """The git commit of the tree being measured, '+changes' if the engine or these benchmarks differ from it."""
+    root = os.path.dirname(HERE)
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        paths = ["tinygen/*.py", "tinygen/ops", "tinygen/nn", "benchmarks/compare.py", "benchmarks/roofline.py",
+                 "benchmarks/bench_*.py", "benchmarks/workloads_*.py", "benchmarks/numpy_optim.py"]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *paths], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _load():
@@ -188,7 +204,8 @@ def main(argv=None):
     info = machine()
     load0 = _load()
     print(f"{info['cpu']}, {info['cores']} cores; Python {info['python']}, NumPy {info['numpy']} ({info['blas']})")
-    print(f"command: python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"command: python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}"
+          f"   (tinygen at {info['commit']})")
     print(f"{args.threads} thread(s) per framework; "
           f"{args.rounds} interleaved rounds x {args.steps} steps after {args.check_steps} check/warm-up steps; "
           f"ms/step over rounds; 'vs torch' = median of per-round ratios; peak MB = peak RSS above the "
