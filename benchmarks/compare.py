@@ -1,8 +1,9 @@
-"""tinygen against PyTorch (CPU, 2 threads), MyGrad and HIPS autograd on the four workloads: ms per training
+"""tinygen against PyTorch (CPU, 2 threads), MyGrad, HIPS autograd and Chainer on the four workloads: ms per training
 step, the ratio to PyTorch, the GEMM roofline and the peak memory, in one table per workload.
 
     python benchmarks/compare.py [--rounds 9] [--steps 10] [--workloads vae_mlp gan_mlp wgan_mlp dcgan_28]
-                                 [--frameworks tinygen torch mygrad autograd] [--threads 2] [--json results.json]
+                                 [--frameworks tinygen torch mygrad autograd chainer] [--threads 2]
+                                 [--chainer-python /tmp/chainer-venv/bin/python] [--json results.json]
 
 How it measures (the machine may be shared: nothing here assumes it is quiet):
 
@@ -16,7 +17,8 @@ How it measures (the machine may be shared: nothing here assumes it is quiet):
 * Timing: ``--rounds`` rounds; in each, every framework in turn (A B C, then C B A, ...) runs ``--steps``
   steps while the others wait, so only one process computes at any time and slow phases of a shared machine
   hit every framework alike. A round's value is its mean ms/step (garbage collection and all); the table
-  gives the median, min and max over rounds, and the ratio to PyTorch as the median of the per-round ratios.
+  gives the median, min and max over rounds, and the ratio to PyTorch as the median of the per-round ratios;
+  ``tinygen/`` is tinygen's time over that row's framework's, likewise per round (below 1: tinygen is faster).
 * ``x bound``: ms/step over the GEMM lower bound of roofline.py (the step's GEMM FLOPs over NumPy's best
   float32 GEMM rate on this machine).
 * ``peak MB``: the worker's peak resident set size minus its value after the imports and data loading: the
@@ -43,19 +45,19 @@ sys.path.insert(0, HERE)
 from bench_spec import BATCH, WORKLOADS, make_arrays  # noqa: E402
 import roofline as _roofline  # noqa: E402
 
-FRAMEWORKS = ("tinygen", "torch", "mygrad", "autograd")
-LIBRARY = {"tinygen": None, "torch": "torch", "mygrad": "mygrad", "autograd": "autograd"}
+FRAMEWORKS = ("tinygen", "torch", "mygrad", "autograd", "chainer")
+LIBRARY = {"tinygen": None, "torch": "torch", "mygrad": "mygrad", "autograd": "autograd", "chainer": "chainer"}
 RTOL = 1e-4
 
 
 class Worker:
     """A bench_worker.py process: started, checked, then driven with ``run K`` lines."""
 
-    def __init__(self, framework, workload, npz, check_steps, threads, errdir):
+    def __init__(self, framework, workload, npz, check_steps, threads, errdir, python=sys.executable):
         self.framework = framework
         self.err_path = os.path.join(errdir, f"{framework}-{workload}.err")
         self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "bench_worker.py"), framework, workload,
+        self.proc = subprocess.Popen([python, os.path.join(HERE, "bench_worker.py"), framework, workload,
                                       npz, "--check-steps", str(check_steps), "--threads", str(threads)],
                                      stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.err, text=True, bufsize=1)
@@ -112,6 +114,18 @@ def _commit():
         return "unknown"
 
 
+def _installed(framework, python):
+    """Whether the framework imports, in the interpreter its worker will run in."""
+    if LIBRARY[framework] is None:
+        return True
+    if python == sys.executable:
+        return importlib.util.find_spec(LIBRARY[framework]) is not None
+    try:
+        return subprocess.run([python, "-c", f"import {LIBRARY[framework]}"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
 def _load():
     try:
         return round(os.getloadavg()[0], 2)
@@ -130,7 +144,7 @@ def bench_workload(workload, frameworks, args, tmp, bound_ms):
     try:
         for fw in frameworks:
             try:
-                workers[fw] = Worker(fw, workload, npz, args.check_steps, args.threads, tmp)
+                workers[fw] = Worker(fw, workload, npz, args.check_steps, args.threads, tmp, args.python[fw])
             except RuntimeError as e:
                 skipped[fw] = str(e)
         rounds = {fw: [] for fw in workers}
@@ -156,6 +170,8 @@ def bench_workload(workload, frameworks, args, tmp, bound_ms):
             row["vs_torch"] = statistics.median(a / b for a, b in zip(ms, ref))
             row["first_rel"] = _rel(info["first"][0], ref_first[0])
             row["first_rel_all"] = max(_rel(a, b) for a, b in zip(info["first"], ref_first))
+        if "tinygen" in rounds:
+            row["tinygen_vs"] = statistics.median(a / b for a, b in zip(rounds["tinygen"], ms))
         if bound_ms:
             row["x_bound"] = row["median"] / bound_ms
         res["frameworks"][fw] = row
@@ -167,18 +183,20 @@ def print_table(workload, res, args, roof=None):
     extra = f"; GEMMs {rf['gflop']:.3f} GFLOP/step, bound {rf['bound_ms']:.2f} ms, NumPy GEMM floor " \
             f"{rf['floor_ms']:.2f} ms" if rf else ""
     print(f"\n{workload} (batch {BATCH[workload]}, float32{extra})")
-    print(f"  {'framework':<9} {'median':>8} {'min':>8} {'max':>8} {'vs torch':>9} {'x bound':>8} {'peak MB':>8}"
+    print(f"  {'framework':<9} {'median':>8} {'min':>8} {'max':>8} {'vs torch':>9} {'tinygen/':>9} {'x bound':>8}"
+          f" {'peak MB':>8}"
           f"  {'first loss':>12} {'rel. diff':>9}  check")
     for fw, row in res["frameworks"].items():
         vs = f"{row['vs_torch']:.2f}" if "vs_torch" in row else "-"
         xb = f"{row['x_bound']:.2f}" if "x_bound" in row else "-"
+        tv = f"{row['tinygen_vs']:.2f}" if "tinygen_vs" in row else "-"
         rel = f"{row['first_rel']:.1e}" if "first_rel" in row and fw != "torch" else "-"
         checks = ["loss decreases" if row["decreased"] else "LOSS DID NOT DECREASE"]
         if row["dtype"] not in ("float32", "torch.float32"):
             checks.append(f"loss is {row['dtype']}")
         if fw == "tinygen" and row.get("first_rel", 0.0) > RTOL:
             checks.append(f"FAILED: first-step loss differs from torch's by more than {RTOL:g}")
-        print(f"  {fw:<9} {row['median']:8.2f} {row['min']:8.2f} {row['max']:8.2f} {vs:>9} {xb:>8} "
+        print(f"  {fw:<9} {row['median']:8.2f} {row['min']:8.2f} {row['max']:8.2f} {vs:>9} {tv:>9} {xb:>8} "
               f"{row['peak_mb']:8.1f}  {row['first'][0]:12.6g} {rel:>9}  {', '.join(checks)}")
     for fw, why in res["skipped"].items():
         print(f"  {fw:<9} not run: {why}")
@@ -197,9 +215,15 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-roofline", action="store_true", help="skip measuring the GEMM rate")
     ap.add_argument("--json", help="also write every number to this JSON file")
+    ap.add_argument("--chainer-python", default=os.environ.get("TINYGEN_BENCH_CHAINER_PYTHON"),
+                    help="the Python of a virtual environment with Chainer 7.8.1 and NumPy 1.26 (Chainer does not "
+                         "install beside NumPy 2; see workloads_chainer.py); default $TINYGEN_BENCH_CHAINER_PYTHON")
     args = ap.parse_args(argv)
+    args.python = {fw: sys.executable for fw in FRAMEWORKS}
+    if args.chainer_python:
+        args.python["chainer"] = args.chainer_python
 
-    frameworks = [fw for fw in args.frameworks if LIBRARY[fw] is None or importlib.util.find_spec(LIBRARY[fw])]
+    frameworks = [fw for fw in args.frameworks if _installed(fw, args.python[fw])]
     missing = [fw for fw in args.frameworks if fw not in frameworks]
     info = machine()
     load0 = _load()
@@ -208,10 +232,11 @@ def main(argv=None):
           f"   (tinygen at {info['commit']})")
     print(f"{args.threads} thread(s) per framework; "
           f"{args.rounds} interleaved rounds x {args.steps} steps after {args.check_steps} check/warm-up steps; "
-          f"ms/step over rounds; 'vs torch' = median of per-round ratios; peak MB = peak RSS above the "
+          f"ms/step over rounds; 'vs torch' = median of per-round ratios (and 'tinygen/' of tinygen to that row); peak MB = peak RSS above the "
           f"post-import baseline")
     if missing:
-        print(f"not installed: {', '.join(missing)} (Chainer is not included: it does not install with NumPy 2)")
+        print(f"not installed: {', '.join(missing)}" + (" (Chainer needs NumPy < 2: give --chainer-python, see "
+                                                          "workloads_chainer.py)" if "chainer" in missing else ""))
     roof = None
     if not args.no_roofline:      # in a subprocess, so that NumPy's BLAS starts with --threads threads
         env = dict(os.environ, **{v: str(args.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
