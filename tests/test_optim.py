@@ -203,12 +203,28 @@ def test_large_params_updated_block_by_block_give_the_same_numbers(cls, kw, back
     params, grads = problem(shapes=[(300, 500), (7, 100, 200), (150000,)], dtype="float32")
     monkeypatch.setenv("OMP_NUM_THREADS", "3")           # blocks shared by three threads
     threaded = run(cls, kw, params, grads)[0]
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(_blockwise, "BLOCK", 1000)       # many small blocks, two threads
     blocked = run(cls, kw, params, grads)[0]
-    monkeypatch.setattr(_blockwise, "BLOCK", 10 ** 12)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")           # one thread: whole arrays
     whole = run(cls, kw, params, grads)[0]
     for a, b, c in zip(threaded, blocked, whole):
         assert np.array_equal(a, b) and np.array_equal(b, c)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+def test_blocks_are_equal_shares_and_cover_every_row(threads, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", str(threads))
+    a = np.arange(1000 * 300, dtype=np.float32).reshape(1000, 300)
+    blks = [b for b, in _blockwise.blocks(a)]
+    if threads == 1:
+        assert len(blks) == 1 and blks[0] is a
+        return
+    assert len(blks) % threads == 0 and max(b.size for b in blks) <= _blockwise.BLOCK * 1.01
+    assert np.array_equal(np.concatenate(blks), a) and all(np.shares_memory(b, a) for b in blks)
+    shares = _blockwise._shares([(b,) for b in blks] + [(np.zeros(7),)], threads)
+    loads = [sum(it[0].size for it in s) for s in shares]
+    assert max(loads) - min(loads) <= max(b.size for b in blks)
 
 
 def test_weight_clip_of_a_large_parameter_in_place():

@@ -407,11 +407,10 @@ def clip_weights_(params, c):
     _check(c >= 0.0, f"clip_weights_: c must be >= 0, got {c}")
     for p in _tensors(params):
         # whole arrays on one thread: one pass per parameter, where blocks and threads cost more than they save
-        clipped = _backend.namespace(p.data).clip(p.data, -c, c)
         if hasattr(p.data, "__setitem__"):
-            p.data[...] = clipped
+            _backend.backend_of(p.data).clip_(p.data, -c, c)
         else:                            # an immutable 0-d NumPy scalar (what 0-d ops return)
-            p.data = clipped
+            p.data = _backend.namespace(p.data).clip(p.data, -c, c)
 
 
 @no_grad()
