@@ -8,7 +8,7 @@ dcgan_28 is not run: autograd has no (transposed) convolution primitive to build
 """
 from __future__ import annotations
 
-import autograd
+import autograd  # noqa: F401  (fails early when the library is missing)
 import autograd.numpy as anp
 import numpy as np
 from autograd import value_and_grad

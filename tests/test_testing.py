@@ -3,7 +3,8 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 import tinygen as tg
-from tinygen.testing import HypothesisDraw, arrays, broadcast_pairs, broadcastable_shapes, shapes, tensors
+from tinygen.ops.conv import conv2d, conv_transpose2d
+from tinygen.testing import HypothesisDraw, arrays, broadcast_pairs, broadcastable_shapes, conv_configs, shapes, tensors
 
 
 @given(shapes(min_dims=1, max_dims=3, min_side=2, max_side=5))
@@ -47,3 +48,20 @@ def test_hypothesis_draw_feeds_op_samples(data):
 def test_readme_example_relu_is_idempotent(x):
     assert bool((x.relu().relu() == x.relu()).all())
     assert tg.is_grad_enabled()
+
+
+@given(cfg=conv_configs())
+def test_conv_configs_give_valid_convolutions(cfg):
+    x = tg.zeros(cfg["n"], cfg["c"], *cfg["hw"], dtype="float64")
+    w = tg.zeros(cfg["o"], cfg["c"], *cfg["k"], dtype="float64")
+    y = conv2d(x, w, None, cfg["s"], cfg["p"], cfg["d"])
+    assert y.shape[:2] == (cfg["n"], cfg["o"]) and min(y.shape[2:]) >= 1 and cfg["op"] == (0, 0)
+
+
+@given(cfg=conv_configs(transposed=True))
+def test_conv_configs_give_valid_transposed_convolutions(cfg):
+    assert all(op < max(s, d) for op, s, d in zip(cfg["op"], cfg["s"], cfg["d"]))
+    x = tg.zeros(cfg["n"], cfg["c"], *cfg["hw"], dtype="float64")
+    w = tg.zeros(cfg["c"], cfg["o"], *cfg["k"], dtype="float64")
+    y = conv_transpose2d(x, w, None, cfg["s"], cfg["p"], cfg["op"], cfg["d"])
+    assert y.shape[:2] == (cfg["n"], cfg["o"]) and min(y.shape[2:]) >= 1

@@ -96,7 +96,7 @@ def _load_path(path):
 
 
 def _table(summary):
-    res, data = summary["results"], summary["data"]
+    res = summary["results"]
     order = [k for k in NAMES if k in res]
     image = "fd_mnist" in next(iter(res.values()))["eval"]
     if image:

@@ -6,22 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygen import backend as B
-from tinygen.testing import arrays
-
-
-def pairs(a, b):
-    return st.tuples(a, b)
-
-
-@st.composite
-def conv_configs(draw, max_side=6):
-    k = draw(pairs(st.integers(1, 4), st.integers(1, 4)))
-    s = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
-    p = draw(pairs(st.integers(0, 3), st.integers(0, 3)))
-    d = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
-    lo = [max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a]) for a in range(2)]
-    hw = tuple(draw(st.integers(lo[a], max(lo[a], max_side))) for a in range(2))
-    return {"n": draw(st.integers(1, 3)), "c": draw(st.integers(1, 3)), "hw": hw, "k": k, "s": s, "p": p, "d": d}
+from tinygen.testing import arrays, conv_configs
 
 
 def _arr(data, shape):

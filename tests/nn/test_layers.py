@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 import tinygen as tg
 import tinygen.nn as nn
-from tinygen.testing import arrays
+from tinygen.testing import arrays, conv_configs
 
 conv = pytest.importorskip("tinygen.ops.conv")  # the conv primitives (tinygen/ops/conv.py)
 
@@ -29,46 +29,28 @@ def test_linear_output_shape(backend, lead, i, o, bias):
     assert y.shape == (*lead, o)
 
 
-@st.composite
-def conv_configs(draw, transposed=False):
-    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
-    op = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d)) if transposed else (0, 0)
-    hw = []
-    for a in range(2):
-        lo = 1 if transposed else max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a])
-        hw.append(draw(st.integers(lo, lo + 4)))
-    if transposed:  # the output must not be empty
-        for a in range(2):
-            if (hw[a] - 1) * s[a] - 2 * p[a] + d[a] * (k[a] - 1) + op[a] + 1 < 1:
-                p = tuple(0 if b == a else p[b] for b in range(2))
-    return dict(n=draw(st.integers(1, 2)), cin=draw(st.integers(1, 3)), cout=draw(st.integers(1, 3)), k=k, s=s,
-                d=d, p=p, op=op, hw=tuple(hw), bias=draw(st.booleans()))
-
-
-@given(cfg=conv_configs())
+@given(cfg=conv_configs(max_kernel=3, max_padding=2, max_dilation=2, max_batch=2, max_out=3))
 def test_conv2d_output_shape_formula(cfg):
     c = cfg
-    layer = nn.Conv2d(c["cin"], c["cout"], c["k"], stride=c["s"], padding=c["p"], dilation=c["d"], bias=c["bias"])
-    assert layer.weight.shape == (c["cout"], c["cin"]) + c["k"]
-    y = layer(tg.randn(c["n"], c["cin"], *c["hw"]))
+    layer = nn.Conv2d(c["c"], c["o"], c["k"], stride=c["s"], padding=c["p"], dilation=c["d"], bias=c["bias"])
+    assert layer.weight.shape == (c["o"], c["c"]) + c["k"]
+    y = layer(tg.randn(c["n"], c["c"], *c["hw"]))
     want = tuple((h + 2 * p - d * (k - 1) - 1) // s + 1 for h, k, s, p, d in zip(c["hw"], c["k"], c["s"], c["p"],
                                                                                    c["d"]))
-    assert y.shape == (c["n"], c["cout"]) + want
+    assert y.shape == (c["n"], c["o"]) + want
 
 
-@given(cfg=conv_configs(transposed=True))
+@given(cfg=conv_configs(transposed=True, max_kernel=3, max_padding=2, max_dilation=2, max_batch=2,
+                         max_out=3))
 def test_conv_transpose2d_output_shape_formula(cfg):
     c = cfg
-    layer = nn.ConvTranspose2d(c["cin"], c["cout"], c["k"], stride=c["s"], padding=c["p"], output_padding=c["op"],
+    layer = nn.ConvTranspose2d(c["c"], c["o"], c["k"], stride=c["s"], padding=c["p"], output_padding=c["op"],
                                dilation=c["d"], bias=c["bias"])
-    assert layer.weight.shape == (c["cin"], c["cout"]) + c["k"]
-    y = layer(tg.randn(c["n"], c["cin"], *c["hw"]))
+    assert layer.weight.shape == (c["c"], c["o"]) + c["k"]
+    y = layer(tg.randn(c["n"], c["c"], *c["hw"]))
     want = tuple((h - 1) * s - 2 * p + d * (k - 1) + op + 1
                  for h, k, s, p, d, op in zip(c["hw"], c["k"], c["s"], c["p"], c["d"], c["op"]))
-    assert y.shape == (c["n"], c["cout"]) + want
+    assert y.shape == (c["n"], c["o"]) + want
 
 
 def test_conv_layers_on_the_strict_backend(backend):
@@ -253,7 +235,7 @@ def _copy_from_torch(ours, theirs):
 
 
 def _compare(ours, theirs, x, rtol=1e-5, atol=1e-5, steps=1):
-    torch = _torch()
+    torch = _torch()  # noqa: F841  (used by the eval below)
     rng = np.random.default_rng(0)
     for step in range(steps):
         xs = x * (step + 1) + step
@@ -274,7 +256,7 @@ def _compare(ours, theirs, x, rtol=1e-5, atol=1e-5, steps=1):
 
 
 def test_linear_matches_pytorch():
-    torch = _torch()
+    torch = _torch()  # noqa: F841  (used by the eval below)
     theirs = torch.nn.Linear(7, 5)
     ours = nn.Linear(7, 5)
     _copy_from_torch(ours, theirs)
@@ -283,7 +265,7 @@ def test_linear_matches_pytorch():
 
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(stride=(2, 1), padding=(0, 2), dilation=2)])
 def test_conv2d_matches_pytorch(kw):
-    torch = _torch()
+    torch = _torch()  # noqa: F841  (used by the eval below)
     theirs = torch.nn.Conv2d(3, 4, (3, 2), **kw)
     ours = nn.Conv2d(3, 4, (3, 2), **kw)
     _copy_from_torch(ours, theirs)
@@ -293,7 +275,7 @@ def test_conv2d_matches_pytorch(kw):
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1),
                                 dict(stride=(2, 3), padding=(1, 0), dilation=2, output_padding=(1, 0), bias=False)])
 def test_conv_transpose2d_matches_pytorch(kw):
-    torch = _torch()
+    torch = _torch()  # noqa: F841  (used by the eval below)
     theirs = torch.nn.ConvTranspose2d(3, 2, (4, 3), **kw)
     ours = nn.ConvTranspose2d(3, 2, (4, 3), **kw)
     _copy_from_torch(ours, theirs)
@@ -303,7 +285,7 @@ def test_conv_transpose2d_matches_pytorch(kw):
 @pytest.mark.parametrize("cls, shape", [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (4, 3, 5)),
                                         ("BatchNorm2d", (4, 3, 5, 5))])
 def test_batch_norm_matches_pytorch_in_train_and_eval(cls, shape):
-    torch = _torch()
+    torch = _torch()  # noqa: F841  (used by the eval below)
     theirs, ours = getattr(torch.nn, cls)(3), getattr(nn, cls)(3)
     with torch.no_grad():
         theirs.weight.copy_(torch.tensor([0.5, -1.0, 2.0]))
@@ -320,6 +302,6 @@ def test_batch_norm_matches_pytorch_in_train_and_eval(cls, shape):
                                  "ConvTranspose2d(3, 2, 4, stride=2, padding=1, output_padding=1)", "Dropout(0.3)",
                                  "LeakyReLU(0.2)", "Softplus()", "Flatten()", "Unflatten(1, (1, 28, 28))", "ReLU()"])
 def test_layer_reprs_read_like_pytorchs(src):
-    torch = _torch()
+    torch = _torch()  # noqa: F841  (used by the eval below)
     ours = repr(eval("nn." + src)).split("  # ")[0]  # without our parameter count
     assert ours == repr(eval("torch.nn." + src))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import tinygen as tg
 import tinygen.ops.conv  # registers the conv primitives, so test_gradcheck_all.py checks them too
 from tinygen.ops.conv import Conv2d, conv2d, conv2d_weight, conv_transpose2d
-from tinygen.testing import arrays
+from tinygen.testing import arrays, conv_configs
 
 try:
     import torch
@@ -72,33 +72,6 @@ def ref_conv_transpose2d(x, w, b, stride, padding, output_padding, dilation):
 # ---------------------------------------------------------------------------------------------------------
 # Configurations drawn by hypothesis
 # ---------------------------------------------------------------------------------------------------------
-pairs = st.tuples
-
-
-@st.composite
-def conv_configs(draw, max_side=7):
-    k = draw(pairs(st.integers(1, 4), st.integers(1, 4)))
-    s = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
-    p = draw(pairs(st.integers(0, 3), st.integers(0, 3)))
-    d = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
-    lo = [max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a]) for a in range(2)]
-    hw = tuple(draw(st.integers(lo[a], max(lo[a], max_side))) for a in range(2))
-    n, c, o = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    return {"n": n, "c": c, "o": o, "hw": hw, "k": k, "s": s, "p": p, "d": d, "bias": draw(st.booleans())}
-
-
-@st.composite
-def conv_transpose_configs(draw):
-    k = draw(pairs(st.integers(1, 4), st.integers(1, 4)))
-    s = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
-    d = draw(pairs(st.integers(1, 3), st.integers(1, 3)))
-    hw = draw(pairs(st.integers(1, 4), st.integers(1, 4)))
-    op = tuple(draw(st.integers(0, max(s[a], d[a]) - 1)) for a in range(2))
-    p = tuple(draw(st.integers(0, min(3, ((hw[a] - 1) * s[a] + d[a] * (k[a] - 1) + op[a]) // 2))) for a in range(2))
-    n, c, o = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    return {"n": n, "c": c, "o": o, "hw": hw, "k": k, "s": s, "p": p, "op": op, "d": d, "bias": draw(st.booleans())}
-
-
 def _arr(data, shape):
     return data.draw(arrays(shape, "float64", -2, 2))
 
@@ -115,7 +88,7 @@ def test_conv2d_matches_the_direct_loop(cfg, data, backend):
     np.testing.assert_allclose(y.numpy(), ref_conv2d(x, w, b, cfg["s"], cfg["p"], cfg["d"]), rtol=1e-12, atol=1e-12)
 
 
-@given(cfg=conv_transpose_configs(), data=st.data())
+@given(cfg=conv_configs(transposed=True), data=st.data())
 def test_conv_transpose2d_matches_the_direct_scatter(cfg, data, backend):
     x = _arr(data, (cfg["n"], cfg["c"]) + cfg["hw"])
     w = _arr(data, (cfg["c"], cfg["o"]) + cfg["k"])

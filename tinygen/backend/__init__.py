@@ -457,4 +457,4 @@ def use_array_api_strict():
         _by_type.pop(strict_type, None)
 
 
-from .windows import fold_by_slices, fold_windows, sliding_windows  # noqa: E402  (uses the above)
+from .windows import fold_by_slices, fold_windows, sliding_windows  # noqa: E402, F401  (uses the above)

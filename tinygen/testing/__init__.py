@@ -11,6 +11,8 @@
   :func:`broadcast_pairs`: pairs of shapes that broadcast together.
 * :func:`arrays`: NumPy arrays with bounded elements (optionally the values that stress an op: very large,
   very small, exactly zero); :func:`tensors`: tinygen Tensors built from them (dtype, device, requires_grad).
+* :func:`conv_configs`: valid 2-D convolution (or transposed convolution) settings: kernel, stride,
+  padding, dilation, output padding, input size, batch and channels, every output side at least 1.
 * :class:`HypothesisDraw`: feeds the ops' ``sample(draw)`` protocol from hypothesis, so that the gradient
   checks of every op run on shapes and values hypothesis draws (and shrinks).
 """
@@ -23,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 from .. import creation as _creation
 from ..gradcheck import broadcast_partner, make_array
 
-__all__ = ["shapes", "broadcastable_shapes", "broadcast_pairs", "arrays", "tensors", "HypothesisDraw"]
+__all__ = ["shapes", "broadcastable_shapes", "broadcast_pairs", "arrays", "tensors", "conv_configs", "HypothesisDraw"]
 
 
 def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
@@ -64,6 +66,32 @@ def arrays(shape, dtype="float32", min_value=-10.0, max_value=10.0, extremes=Fal
             0.0, min_value, max_value, float(np.float32(1e-30)), float(np.float32(-1e-30))]
         elements = st.one_of(elements, st.sampled_from([v for v in specials if min_value <= v <= max_value]))
     return hnp.arrays(np_dtype, shape, elements=elements)
+
+
+@st.composite
+def conv_configs(draw, transposed=False, max_kernel=4, max_stride=3, max_padding=3, max_dilation=3, max_side=7,
+                 max_batch=3, max_in=3, max_out=4):
+    """A dict of settings for ``conv2d`` (or, with ``transposed``, ``conv_transpose2d``): ``n`` (batch),
+    ``c`` (input channels), ``o`` (output channels), ``hw`` (input height, width), ``k`` (kernel), ``s``
+    (stride), ``p`` (padding), ``d`` (dilation), ``op`` (output padding, below max(stride, dilation) as
+    PyTorch requires; (0, 0) unless transposed), ``bias`` (bool); pairs are (height, width) tuples. Every
+    drawn setting gives an output of at least one pixel a side."""
+    def pair(lo, hi):
+        return (draw(st.integers(lo, hi)), draw(st.integers(lo, hi)))
+    k, s, d = pair(1, max_kernel), pair(1, max_stride), pair(1, max_dilation)
+    if transposed:
+        hw = pair(1, max(1, max_side // 2 + 1))
+        op = tuple(draw(st.integers(0, max(s[a], d[a]) - 1)) for a in range(2))
+        # output side (h - 1) s - 2 p + d (k - 1) + op + 1 >= 1
+        p = tuple(draw(st.integers(0, min(max_padding, ((hw[a] - 1) * s[a] + d[a] * (k[a] - 1) + op[a]) // 2)))
+                  for a in range(2))
+    else:
+        p, op = pair(0, max_padding), (0, 0)
+        lo = [max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a]) for a in range(2)]   # the padded input holds a window
+        hw = tuple(draw(st.integers(lo[a], max(lo[a], max_side))) for a in range(2))
+    return {"n": draw(st.integers(1, max_batch)), "c": draw(st.integers(1, max_in)),
+            "o": draw(st.integers(1, max_out)), "hw": hw, "k": k, "s": s, "p": p, "d": d, "op": op,
+            "bias": draw(st.booleans())}
 
 
 @st.composite
