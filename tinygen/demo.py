@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from .loop import format_numbers
 from .workers import run_jobs
 
 __all__ = ["run_demo", "JOBS"]
@@ -98,7 +99,7 @@ def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
 
 
 def _report(r):
-    nums = ", ".join(f"{k} {v:.4g}" for k, v in r["heldout"].items())
+    nums = format_numbers(r["heldout"])
     print(f"  done: {r['what']}: {r['step']} steps in {_fmt_time(r['elapsed'])}" + (f" ({nums})" if nums else ""),
           flush=True)
 
@@ -153,7 +154,7 @@ def _summary(out, results, pictures, total):
         r = results.get(job["name"])
         if r is None:
             continue
-        nums = ", ".join(f"{k} {v:.4g}" for k, v in r["heldout"].items())
+        nums = format_numbers(r["heldout"])
         lines.append(f"  {job['name'] + '/':<24} {r['what']}: {files(job['name'])}" + (f" [{nums}]" if nums else ""))
     lines.append("Each run folder also has config.json, metrics.jsonl and checkpoint.npz: "
                  "`tinygen sample RUN`, `tinygen interpolate RUN`, `tinygen train ... --resume` use them.")

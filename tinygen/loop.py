@@ -116,9 +116,9 @@ class _Reporter:
         if self.bar is not None:
             self.bar.update(1)
             if logs:
-                self.bar.set_postfix_str(_fmt(logs), refresh=False)
+                self.bar.set_postfix_str(format_numbers(logs), refresh=False)
         elif self.lines and (step % self.every == 0 or step == self.total):
-            print(f"{self.desc}: step {step}/{self.total} (epoch {epoch:.2f}): {_fmt(logs)}", file=sys.stderr,
+            print(f"{self.desc}: step {step}/{self.total} (epoch {epoch:.2f}): {format_numbers(logs)}", file=sys.stderr,
                   flush=True)
 
     def close(self):
@@ -127,8 +127,11 @@ class _Reporter:
             self.bar = None
 
 
-def _fmt(logs):
-    return ", ".join(f"{k} {v:.4g}" for k, v in logs.items() if isinstance(v, (int, float)))
+def format_numbers(logs):
+    """``"name value, ..."`` for the numbers of a dict, 4 significant digits; NaN (a metric with nothing to
+    measure, e.g. the mode KL when no sample is near a mode) reads "n/a"."""
+    return ", ".join(f"{k} {'n/a' if v != v else format(v, '.4g')}" for k, v in logs.items()
+                     if isinstance(v, (int, float)))
 
 
 def _forever(loader):
