@@ -235,7 +235,7 @@ def _copy_from_torch(ours, theirs):
 
 
 def _compare(ours, theirs, x, rtol=1e-5, atol=1e-5, steps=1):
-    torch = _torch()  # noqa: F841  (used by the eval below)
+    torch = _torch()
     rng = np.random.default_rng(0)
     for step in range(steps):
         xs = x * (step + 1) + step
@@ -256,7 +256,7 @@ def _compare(ours, theirs, x, rtol=1e-5, atol=1e-5, steps=1):
 
 
 def test_linear_matches_pytorch():
-    torch = _torch()  # noqa: F841  (used by the eval below)
+    torch = _torch()
     theirs = torch.nn.Linear(7, 5)
     ours = nn.Linear(7, 5)
     _copy_from_torch(ours, theirs)
@@ -265,7 +265,7 @@ def test_linear_matches_pytorch():
 
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(stride=(2, 1), padding=(0, 2), dilation=2)])
 def test_conv2d_matches_pytorch(kw):
-    torch = _torch()  # noqa: F841  (used by the eval below)
+    torch = _torch()
     theirs = torch.nn.Conv2d(3, 4, (3, 2), **kw)
     ours = nn.Conv2d(3, 4, (3, 2), **kw)
     _copy_from_torch(ours, theirs)
@@ -275,7 +275,7 @@ def test_conv2d_matches_pytorch(kw):
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1),
                                 dict(stride=(2, 3), padding=(1, 0), dilation=2, output_padding=(1, 0), bias=False)])
 def test_conv_transpose2d_matches_pytorch(kw):
-    torch = _torch()  # noqa: F841  (used by the eval below)
+    torch = _torch()
     theirs = torch.nn.ConvTranspose2d(3, 2, (4, 3), **kw)
     ours = nn.ConvTranspose2d(3, 2, (4, 3), **kw)
     _copy_from_torch(ours, theirs)
@@ -285,7 +285,7 @@ def test_conv_transpose2d_matches_pytorch(kw):
 @pytest.mark.parametrize("cls, shape", [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (4, 3, 5)),
                                         ("BatchNorm2d", (4, 3, 5, 5))])
 def test_batch_norm_matches_pytorch_in_train_and_eval(cls, shape):
-    torch = _torch()  # noqa: F841  (used by the eval below)
+    torch = _torch()
     theirs, ours = getattr(torch.nn, cls)(3), getattr(nn, cls)(3)
     with torch.no_grad():
         theirs.weight.copy_(torch.tensor([0.5, -1.0, 2.0]))
