@@ -10,7 +10,6 @@ Notation for one parameter p with gradient g at step t (t = 1, 2, ...): lr, weig
 """
 from __future__ import annotations
 
-
 from . import _blockwise as _bw
 from . import backend as _backend
 from .autograd import enable_grad, no_grad

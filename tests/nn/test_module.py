@@ -305,3 +305,12 @@ def test_deepcopy_gives_an_independent_module():
     b(tg.randn(4, 3)).sum().backward()
     assert a[0].weight.grad is None and b[0].weight.grad is not None
     assert int(a[1].num_batches_tracked) == 0 and int(b[1].num_batches_tracked) == 1
+
+
+def test_parameters_come_in_named_parameters_order_with_shared_modules_once():
+    shared = nn.Linear(3, 3)
+    inner = nn.Sequential(nn.Linear(2, 3), shared, nn.ReLU())
+    net = nn.Sequential(inner, nn.Sequential(shared, nn.Linear(3, 1)), nn.ModuleList([nn.Linear(1, 1), inner]))
+    named = [p for _, p in net.named_parameters()]
+    assert len(named) == 8 and [id(p) for p in net.parameters()] == [id(p) for p in named]
+    assert [id(p) for p in net.parameters(recurse=False)] == []
