@@ -259,6 +259,21 @@ def test_detect_anomaly_names_the_backward_op():
             y.sum().backward()
 
 
+def test_detect_anomaly_names_user_code_in_a_folder_named_tinygen(tmp_path):
+    # a clone of the repository is a folder named "tinygen": code in it is the user's, not the package's
+    script = tmp_path / "tinygen" / "experiments" / "mine.py"
+    script.parent.mkdir(parents=True)
+    script.write_text("def root(x):\n    return x.sqrt()\n")
+    namespace = {}
+    exec(compile(script.read_text(), str(script), "exec"), namespace)
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    with tg.detect_anomaly(), np.errstate(divide="ignore"):
+        y = namespace["root"](x)
+        with pytest.raises(tg.AnomalyError) as e:
+            y.sum().backward()
+    assert str(e.value).endswith(f"its forward ran at {script}:2 in root")
+
+
 def test_without_anomaly_mode_nan_flows_silently():
     x = tg.tensor([-1.0], requires_grad=True)
     with np.errstate(invalid="ignore"):
