@@ -71,6 +71,16 @@ def test_binary_cross_entropy_clamps_the_log_at_minus_100(backend, dtype):
     np.testing.assert_allclose(g, [0, 0, 1, -1, 0, -2], rtol=1e-6)  # 0 where the log is clamped
 
 
+@pytest.mark.parametrize("p, found", [([0.5, 1.5], "values from 0.5 to 1.5"), ([-0.25, 0.5], "values from -0.25"),
+                                      ([[2.0], [0.0]], "values from 0 to 2"), ([float("nan"), 0.5], "NaN")])
+def test_binary_cross_entropy_refuses_inputs_outside_0_1(backend, p, found):
+    # PyTorch raises too: the clamped logs gave a negative loss (-0.5 log 2 for p = 1.5, y = 0), and NaN gave 100
+    p = tg.tensor(p, dtype="float64")
+    with pytest.raises(ValueError, match=rf"^binary_cross_entropy: every element of the input must be a "
+                                         rf"probability in \[0, 1\], but it holds {found}.*_with_logits$"):
+        F.binary_cross_entropy(p, tg.zeros_like(p))
+
+
 def test_binary_cross_entropy_with_logits_functional(backend):
     z = f64([[-1e4, 0.0, 3.0], [1e4, -2.0, 0.5]], True)
     y = f64([[0.0, 1.0, 1.0], [1.0, 0.0, 0.25]])

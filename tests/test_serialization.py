@@ -177,6 +177,10 @@ def test_a_missing_file(tmp_path):
     assert "no such file" in _one_sentence(e, path)
 
 
+def test_the_checkpoint_errors_are_public():
+    assert tg.CheckpointError is CheckpointError and tg.CheckpointNotFoundError is CheckpointNotFoundError
+
+
 @pytest.mark.parametrize("content, what", [
     (b"", "not a tinygen checkpoint"),
     (os.urandom(1000), "not a tinygen checkpoint"),

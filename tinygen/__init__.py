@@ -20,6 +20,6 @@ from .creation import (arange, as_tensor, eye, full, full_like, get_default_dtyp
                        rand_like, randn, randn_like, set_default_dtype, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from . import functional, nn, optim
-from .serialization import CheckpointError, load, save
+from .serialization import CheckpointError, CheckpointNotFoundError, load, save
 
 __version__ = "0.1.0"

@@ -169,6 +169,17 @@ def _clamped_log(p):
     return _el.where(pos, safe.log(), -100.0).clip(min=-100.0)
 
 
+def _check_probabilities(p):
+    """PyTorch's check: a value outside [0, 1] (or NaN, which the clamped log would turn into a loss of 100)
+    is refused rather than turned into a meaningless, even negative, loss."""
+    xp, d = p.xp, p.data
+    if bool(xp.all((d >= 0) & (d <= 1))):
+        return
+    found = "NaN" if bool(xp.any(xp.isnan(d))) else f"values from {float(xp.min(d)):g} to {float(xp.max(d)):g}"
+    raise ValueError(f"binary_cross_entropy: every element of the input must be a probability in [0, 1], but "
+                     f"it holds {found}; for logits use binary_cross_entropy_with_logits")
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy of probabilities p (``input``, in [0, 1]) against targets y::
 
@@ -177,11 +188,13 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         dl_i/dp_i = w_i (p_i - y_i) / (p_i (1 - p_i))            (0 where a log is clamped)
         dl_i/dy_i = -w_i (log p_i - log(1 - p_i))
 
-    The clamp at -100 is PyTorch's: p = 0 or 1 gives a finite loss. For logits prefer
+    The clamp at -100 is PyTorch's: p = 0 or 1 gives a finite loss; p outside [0, 1] (or NaN) is a
+    ValueError, as in PyTorch. For logits prefer
     :func:`binary_cross_entropy_with_logits`: sigmoid followed by this loss loses precision for |z| > ~17
     and its gradient vanishes or overflows there. (PyTorch's backward in the clamped region divides by
     max(p (1 - p), 1e-12) instead of returning 0; the two agree wherever log p > -100.)"""
     y = _target(target, input, "binary_cross_entropy")
+    _check_probabilities(input)
     loss = -(y * _clamped_log(input) + (1.0 - y) * _clamped_log(1.0 - input))
     if weight is not None:
         loss = loss * weight

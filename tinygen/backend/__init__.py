@@ -162,10 +162,10 @@ class NumpyBackend(Backend):
         return isinstance(a, np.ndarray) and a.flags.writeable and (a.size <= 1 or 0 not in a.strides)
 
     def normal(self, shape, dtype):
-        return self.rng.standard_normal(shape, dtype=self.dtype(dtype))
+        return _host_normal(self.rng, shape, self.dtype(dtype))
 
     def uniform(self, shape, dtype, low=0.0, high=1.0):
-        u = self.rng.random(shape, dtype=self.dtype(dtype))
+        u = _host_uniform(self.rng, shape, self.dtype(dtype))
         if low != 0.0 or high != 1.0:
             u *= high - low
             u += low
@@ -273,10 +273,10 @@ class CupyBackend(Backend):
         return 0 not in a.strides or a.size <= 1  # CuPy has no read-only flag: broadcast views have 0 strides
 
     def normal(self, shape, dtype):
-        return self.asarray(self.rng.standard_normal(shape, dtype=np.dtype(str(dtype))))
+        return self.asarray(_host_normal(self.rng, shape, np.dtype(str(dtype))))
 
     def uniform(self, shape, dtype, low=0.0, high=1.0):
-        u = self.rng.random(shape, dtype=np.dtype(str(dtype)))
+        u = _host_uniform(self.rng, shape, np.dtype(str(dtype)))
         if low != 0.0 or high != 1.0:
             u = u * (high - low) + low
         return self.asarray(u)
@@ -286,6 +286,21 @@ class CupyBackend(Backend):
 
     def set_rng_state(self, state):
         self.rng.bit_generator.state = state
+
+
+def _host_normal(rng, shape, dtype):
+    """Standard normal draws from a NumPy generator; float16, which it cannot draw, is drawn in float32."""
+    if dtype == np.float16:
+        return rng.standard_normal(shape, dtype=np.float32).astype(np.float16)
+    return rng.standard_normal(shape, dtype=dtype)
+
+
+def _host_uniform(rng, shape, dtype):
+    """Uniform draws in [0, 1) from a NumPy generator; float16 as k / 2048 for a random 11-bit k (exact in
+    float16, so rounding can never give 1.0)."""
+    if dtype == np.float16:
+        return rng.integers(0, 2048, shape).astype(np.float16) * np.float16(1.0 / 2048)
+    return rng.random(shape, dtype=dtype)
 
 
 NUMPY = NumpyBackend("cpu")
