@@ -1,0 +1,116 @@
+"""Hostile data files and download servers: every crafted input gets one sentence naming the file.
+
+The files are made here, byte by byte: an IDX folder without images, headers whose size does not fit in
+int64, gzip bombs (a few KB inflating to many MB), and HTTP servers that stream without end. Nothing may be
+inflated or downloaded beyond the size the header or the published file list declares.
+"""
+from __future__ import annotations
+
+import gzip
+import re
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from tinygen.cli import main
+from tinygen.data import DatasetError, load_idx_folder, read_idx, write_idx
+
+IMAGES = "train-images-idx3-ubyte"
+LABELS = "train-labels-idx1-ubyte"
+HUGE = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)        # 7.9e28 bytes: the product overflows int64
+
+
+def _header(*dims, code=0x08):
+    return bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+def _one_sentence_naming(msg, path):
+    assert "\n" not in msg and msg.endswith("."), msg
+    assert not re.search(r"[.!?]\s+[A-Z]", msg), msg
+    assert str(path) in msg, msg
+
+
+def _folder(tmp_path, n_images, n_labels=None):
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    for prefix in ("train", "t10k"):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", np.zeros((n_images, 28, 28), np.uint8))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", np.zeros(n_images if n_labels is None else n_labels,
+                                                                     np.uint8))
+    return folder
+
+
+# --- IDX files ---------------------------------------------------------------------------------------------
+def test_a_folder_with_zero_images(tmp_path):
+    folder = _folder(tmp_path, 0)
+    with pytest.raises(DatasetError) as e:
+        load_idx_folder(folder, "train")
+    _one_sentence_naming(str(e.value), folder / f"{IMAGES}.gz")
+    assert "holds no images" in str(e.value) and "(0, 28, 28)" in str(e.value)
+
+
+def test_the_cli_on_a_folder_with_zero_images(tmp_path, capsys):
+    folder = _folder(tmp_path, 0)
+    code = main(["train", "vae", "--data", str(folder), "--steps", "1", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"{folder / IMAGES}.gz' holds no images" in err
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_header_whose_size_overflows_int64(tmp_path, gz):
+    path = tmp_path / (IMAGES + (".gz" if gz else ""))
+    payload = _header(*HUGE) + bytes(64)
+    path.write_bytes(gzip.compress(payload) if gz else payload)
+    with pytest.raises(DatasetError) as e:
+        read_idx(path)
+    msg = str(e.value)
+    _one_sentence_naming(msg, path)
+    assert "truncated" in msg and str(16 + HUGE[0] ** 3) in msg      # the true size, not a wrapped int64
+
+
+def test_a_header_declaring_more_than_gzip_can_hold_is_refused_before_inflating(tmp_path):
+    path = tmp_path / f"{IMAGES}.gz"
+    path.write_bytes(gzip.compress(_header(60000, 1000, 1000) + bytes(1 << 20)))   # 60 GB declared, 1 MB inside
+    with pytest.raises(DatasetError, match="more than a gzip file of .* bytes can hold") as e:
+        read_idx(path)
+    _one_sentence_naming(str(e.value), path)
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_a_gzip_bomb_is_not_inflated_beyond_its_declared_shape(tmp_path, members):
+    # 32 MB of zeros after a header that declares two 28x28 images: a few KB on disk
+    path = tmp_path / f"{IMAGES}.gz"
+    part = gzip.compress(bytes(32 << 20) if members == 1 else bytes(11 << 20), compresslevel=1)
+    path.write_bytes(gzip.compress(_header(2, 28, 28)) + part * members)
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError) as e:
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    msg = str(e.value)
+    _one_sentence_naming(msg, path)
+    assert f"inflates to more than the {16 + 2 * 28 * 28} bytes its IDX header declares" in msg
+    assert peak < 4 << 20, f"inflated {peak} bytes"
+
+
+def test_an_exact_file_in_several_gzip_members_still_reads(tmp_path):
+    a = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    raw = _header(2, 3, 4) + a.tobytes()
+    path = tmp_path / "a.gz"
+    path.write_bytes(gzip.compress(raw[:10]) + gzip.compress(raw[10:]) + bytes(8))   # zero padding after
+    np.testing.assert_array_equal(read_idx(path), a)
+
+
+def test_a_gzip_stream_with_a_bad_checksum(tmp_path):
+    data = bytearray(gzip.compress(_header(3) + bytes([1, 2, 3])))
+    data[-8] ^= 0xFF                                             # the CRC32 in the trailer
+    path = tmp_path / LABELS
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match="not a valid gzip file") as e:
+        read_idx(path)
+    _one_sentence_naming(str(e.value), path)
