@@ -7,14 +7,20 @@ inflated or downloaded beyond the size the header or the published file list dec
 from __future__ import annotations
 
 import gzip
+import http.server
+import importlib
+import os
 import re
+import threading
 import tracemalloc
 
 import numpy as np
 import pytest
 
 from tinygen.cli import main
-from tinygen.data import DatasetError, load_idx_folder, read_idx, write_idx
+from tinygen.data import DOWNLOADS, DatasetError, download, load_idx_folder, read_idx, write_idx
+
+download_module = importlib.import_module("tinygen.data.download")     # the module, not the function
 
 IMAGES = "train-images-idx3-ubyte"
 LABELS = "train-labels-idx1-ubyte"
@@ -114,3 +120,84 @@ def test_a_gzip_stream_with_a_bad_checksum(tmp_path):
     with pytest.raises(DatasetError, match="not a valid gzip file") as e:
         read_idx(path)
     _one_sentence_naming(str(e.value), path)
+
+
+# --- downloads ---------------------------------------------------------------------------------------------
+class _EndlessServer:
+    """Serves every GET with zeros, with no Content-Length (or a false one), until the client hangs up or
+    ``cap`` bytes are out; ``sent`` counts the bytes per request."""
+
+    def __init__(self, length=None, cap=64 << 20):
+        self.sent = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                if length is not None:
+                    self.send_header("Content-Length", str(length))
+                self.end_headers()
+                outer.sent.append(0)
+                block = bytes(1 << 16)
+                try:
+                    while outer.sent[-1] < cap:
+                        self.wfile.write(block)
+                        outer.sent[-1] += len(block)
+                except OSError:  # the client stopped reading and closed the connection
+                    pass
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def endless():
+    servers = []
+
+    def make(**kw):
+        servers.append(_EndlessServer(**kw))
+        return servers[-1]
+    yield make
+    for s in servers:
+        s.close()
+
+
+def _nothing_left(folder):
+    return not os.path.isdir(folder) or os.listdir(folder) == []
+
+
+def test_a_download_that_never_ends_stops_at_the_published_size(tmp_path, endless):
+    server = endless()
+    name = "t10k-labels-idx1-ubyte.gz"                         # published: 4,542 bytes
+    with pytest.raises(DatasetError) as e:
+        download(tmp_path, files=[name], base_url=server.url, verbose=False)
+    msg = str(e.value)
+    assert "\n" not in msg and f"more than the {DOWNLOADS['mnist']['size'][name]} bytes" in msg, msg
+    assert server.sent[0] < 8 << 20                           # the client hung up long before the cap
+    assert _nothing_left(tmp_path / "mnist")
+
+
+def test_a_false_content_length_is_refused_before_reading(tmp_path, endless):
+    server = endless(length=10 ** 12)
+    with pytest.raises(DatasetError, match=r"announced 1000000000000 bytes, but the published file has 4542"):
+        download(tmp_path, files=["t10k-labels-idx1-ubyte.gz"], base_url=server.url, verbose=False)
+    assert _nothing_left(tmp_path / "mnist")
+
+
+def test_a_file_of_unknown_size_stops_at_the_cap(tmp_path, endless, monkeypatch):
+    # an overridden MD5 means another file than the published one: its size is unknown, so the cap applies
+    monkeypatch.setattr(download_module, "_MAX_UNKNOWN", 1 << 20)
+    server = endless()
+    with pytest.raises(DatasetError, match=r"more than the 1048576 bytes"):
+        download(tmp_path, files=["t10k-labels-idx1-ubyte.gz"], md5={"t10k-labels-idx1-ubyte.gz": "0" * 32},
+                 base_url=server.url, verbose=False)
+    assert server.sent[0] < 8 << 20 and _nothing_left(tmp_path / "mnist")
