@@ -108,7 +108,8 @@ class Var(Function):
     """y = sum_i (x_i - m)^2 / (n - c),  m the mean       dy/dx_i = 2 (x_i - m) / (n - c)
 
     ``c`` is ``correction``: 1 (the default, as in PyTorch) gives the unbiased estimate, 0 the biased one.
-    With n <= c (one value and c = 1) the variance and its gradient are NaN, as in PyTorch."""
+    With n <= c (one value and c = 1) there are no degrees of freedom: the variance is NaN or inf and its
+    gradient NaN, as in PyTorch."""
 
     def forward(self, x, *, axis=None, keepdims=False, correction=1):
         self.axes = normalize_axes(axis, x.ndim, "var")
