@@ -83,7 +83,7 @@ _EVERY_LAYER = [(nn.Linear(6, 3), _X2), (nn.Conv2d(3, 2, 3), _X4), (nn.ConvTrans
                 (nn.Sequential(nn.Flatten(), nn.Linear(108, 2)), _X4)]
 
 
-def test_every_layer_is_in_the_list_below():
+def test_the_layer_list_covers_every_layer():
     assert {type(m).__name__ for m, _ in _EVERY_LAYER} >= set(nn.layers.__all__)
 
 
