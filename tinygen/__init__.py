@@ -19,7 +19,7 @@ from .ops import (abs, cat, clip, concat, exp, flatten, leaky_relu, linear, log,
 from .creation import (arange, as_tensor, eye, full, full_like, get_default_dtype, linspace, ones, ones_like, rand,
                        rand_like, randn, randn_like, set_default_dtype, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, as_function_of_params, gradcheck, gradgradcheck
-from . import functional, nn, optim
+from . import functional, nn, optim, viz
 from .serialization import CheckpointError, load, save
 
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@
     tinygen info                              versions and devices
     tinygen gradcheck [NAMES...] [--all]      first- and second-order gradient checks (ops, composites, models)
     tinygen graph MODEL [--out graph.png]     the graph of one training step of a small MODEL
+    tinygen derivation NAME                   a worked example of docs/derivations.md, checked numerically
 
 Bad input gets one sentence on stderr and exit code 2, never a traceback (``TINYGEN_DEBUG=1`` shows it).
 A NaN in training exits with 1, Ctrl-C during training with 130 (after saving a checkpoint).
@@ -118,6 +119,11 @@ def cmd_graph(args):
     except RuntimeError as e:                    # --engine dot without Graphviz
         raise CLIError(str(e)) from None
     return 0
+
+
+def cmd_derivation(args):
+    from tinygen.derivations import run
+    return 1 if run(args.name) else 0
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -418,6 +424,11 @@ def build_parser():
     s.add_argument("--engine", choices=("auto", "dot", "matplotlib"), default="auto",
                    help="Graphviz's dot when installed (auto, the default), or tinygen's own layout")
     s.set_defaults(func=cmd_graph)
+    s = sub.add_parser("derivation", help="a worked example of docs/derivations.md, by the engine and by finite "
+                       "differences")
+    s.add_argument("name", metavar="NAME", help="reparameterisation, kl, bernoulli, gaussian, elbo, softmax-ce, "
+                   "gan, wgan or gradient-penalty")
+    s.set_defaults(func=cmd_derivation)
     return p
 
 
