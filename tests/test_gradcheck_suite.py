@@ -90,4 +90,4 @@ def test_groups_and_bad_names(capsys):
     assert set(rows(capsys.readouterr().out)) == set(KINDS)
     assert main(["gradcheck", "softmax", "nope"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("tinygen: error: unknown check(s) nope;") and err.count("\n") == 1
+    assert err.startswith("tinygen: error: unknown op(s) nope: give op names") and err.count("\n") == 1

@@ -134,8 +134,9 @@ def select(names, all_=False, seeds=3):
     known = sorted(REGISTRY) + list(COMPOSITES) + list(KINDS) + list(GROUPS)
     bad = [n for n in names if n not in known]
     if bad:
-        raise ValueError(f"unknown check(s) {', '.join(bad)}; give op names (tinygen gradcheck ops lists them), "
-                         f"{', '.join(COMPOSITES)}, {', '.join(KINDS)}, or ops / composites / models")
+        raise ValueError(f"unknown op(s) {', '.join(bad)}: give op names (tinygen gradcheck ops lists them), "
+                         f"composites ({', '.join(COMPOSITES)}), models ({', '.join(KINDS)}), or ops / "
+                         f"composites / models")
     if all_:
         names = ["ops", "composites", "models"]
     elif not names:
