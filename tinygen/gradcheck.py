@@ -4,7 +4,9 @@ The numeric side uses central differences in float64, ``(f(x + eps e_k) - f(x - 
 error is O(eps^2). For small problems the whole Jacobian is compared, row by row against backward passes
 with one-hot output gradients; for large ones, random directions: ``u . J . v`` computed both ways for random
 ``u`` (output space) and ``v`` (input space). Never ``sum()`` alone: an all-ones upstream gradient hides
-wrong transposes.
+wrong transposes. Each input is perturbed in place (its array swapped, then restored), so a function that
+reads a Module's parameters through a closure is checked too; :func:`as_function_of_params` turns a Module's
+loss into a true function of its parameters.
 
 :class:`RandomDraw` feeds the ops' ``sample`` methods from a NumPy generator (``tinygen gradcheck`` uses it);
 :func:`check_op` runs both checks on one op.
