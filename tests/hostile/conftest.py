@@ -1,6 +1,7 @@
-"""Shared by the hostile-input tests: a small run folder made by the real command, a way to run the command as
-a user does (in a subprocess, under a memory limit, so a test that fails cannot take the machine down), and
-the check that an answer is one sentence with exit code 2."""
+"""Shared by the hostile-input tests: a small run folder made by the real command, a way to run commands in a
+subprocess under a memory limit (so that a test that fails cannot take the machine down), and the check that
+an answer is one sentence with exit code 2."""
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 from tinygen.cli import main
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MEMORY_LIMIT = 3 * 2 ** 30          # address space of a command run by `tinygen_cmd`
+MEMORY_LIMIT = 3 * 2 ** 30          # address space of the commands run by `tinygen_batch`
 
 
 def _limit_memory():
@@ -19,16 +20,35 @@ def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
+def _python(args, timeout, stdin=None):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONWARNINGS="ignore",
+               PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env,
+                          input=stdin, preexec_fn=_limit_memory if os.name == "posix" else None)
+
+
+_BATCH = """
+import contextlib, io, json, sys
+from tinygen.cli import main
+out = []
+for argv in json.loads(sys.stdin.read()):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    out.append([code, err.getvalue()])
+print(json.dumps(out))
+"""
+
+
 @pytest.fixture(scope="session")
-def tinygen_cmd():
-    """``tinygen_cmd(*args)``: the command in a fresh process (this checkout's code, one BLAS thread, at most
-    MEMORY_LIMIT of address space on POSIX); returns the CompletedProcess."""
-    def run(*args, timeout=120):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONWARNINGS="ignore",
-                   PYTHONPATH=os.pathsep.join([REPO, os.environ.get("PYTHONPATH", "")]))
-        return subprocess.run([sys.executable, "-m", "tinygen.cli", *map(str, args)], capture_output=True,
-                              text=True, timeout=timeout, env=env,
-                              preexec_fn=_limit_memory if os.name == "posix" else None)
+def tinygen_batch():
+    """``tinygen_batch([argv, ...])``: ``tinygen.cli.main(argv)`` for each, one after the other in one fresh
+    process (this checkout's code, one BLAS thread, at most MEMORY_LIMIT of address space on POSIX), as a user
+    would run the commands; returns [(code, stderr), ...]."""
+    def run(argvs, timeout=120):
+        r = _python(["-c", _BATCH], timeout, json.dumps([[str(a) for a in argv] for argv in argvs]))
+        assert r.returncode == 0, r.stderr
+        return [tuple(x) for x in json.loads(r.stdout.strip().splitlines()[-1])]
     return run
 
 
