@@ -9,12 +9,17 @@ A run folder holds::
     samples_NNNNNN.png sample grids (2-D scatters over the true modes for the toy data) at step NNNNNN
     curves.png         the curves of metrics.jsonl
     reconstructions.png, interpolations.png, latent.png    for the AE and the VAE on images
+    eval.json, sample*.png    written by ``tinygen eval`` and ``tinygen sample``
+    .tinygen.lock      while a training writes the folder (:mod:`tinygen.runlock`)
+
+Every file is written atomically (:mod:`tinygen.atomic`). These names are a run's own files: ``--overwrite``
+deletes them and nothing else (:func:`files_to_replace`).
 
     run = load_run("runs/vae-mnist")          # the model rebuilt from config.json, weights from the checkpoint
     images = run.model.sample(16)
 
-Errors about a run folder (missing, no config, unreadable checkpoint, a resume that does not match) raise
-:class:`RunError` (a ``ValueError``) with one sentence.
+Errors about a run folder (missing, no config, an unreadable, damaged or forged config or checkpoint, a resume
+that does not match) raise :class:`RunError` (a ``ValueError``) with one sentence.
 """
 from __future__ import annotations
 

@@ -17,10 +17,12 @@ What it writes into ``out_dir`` is described in :mod:`tinygen.runs`. What it gua
   batches already used), so 1 epoch + resume + 1 epoch gives bit-identical parameters to 2 epochs straight.
   Pictures and held-out numbers draw from separately seeded generators and never disturb the training's.
   ``epochs``/``steps`` are totals: ``resume=True, epochs=4`` trains until epoch 4.
-* **Ctrl-C** (in the main thread) asks the loop to stop after the current step: it saves a checkpoint at that
-  step, writes the curves and raises :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) saying how to
-  resume. A second Ctrl-C stops at once; then the last periodic checkpoint is kept, untouched. A
-  ``KeyboardInterrupt`` raised between steps (e.g. by ``callback``) also saves a checkpoint at that step.
+* **Ctrl-C or SIGTERM** (in the main thread, over the default handlers) asks the loop to stop after the
+  current step: it saves a checkpoint at that step, writes the curves and raises :class:`TrainingInterrupted`
+  (a ``KeyboardInterrupt``; its ``signum`` says which) saying how to resume. A second signal stops at once;
+  then the last periodic checkpoint is kept, untouched. A ``KeyboardInterrupt`` raised between steps (e.g. by
+  ``callback``) also saves a checkpoint at that step.
+* **One writer per run folder**: the folder is locked while training writes it (:mod:`tinygen.runlock`).
 * **A NaN or inf in a logged loss** stops training with :class:`NonFiniteLossError`, one sentence naming the
   step and the loss; the loop then replays that step from the last checkpoint under
   ``tinygen.detect_anomaly()`` and names the op that produced the first NaN/inf. The checkpoint is left as it
