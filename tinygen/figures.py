@@ -52,9 +52,10 @@ def _image_shape(model, imgs):
 def check_count(n, limit, what):
     """ValueError unless ``n`` (a count of ``what``) is an integer from 1 to ``limit``: refused before any
     work, since no picture can hold more."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= limit:
-        raise ValueError(f"{n:,} {what} do not make a picture: ask for 1 to {limit:,}" if isinstance(n, int)
-                         else f"the number of {what} must be an integer, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ValueError(f"the number of {what} must be an integer, got {n!r}")
+    if not 1 <= n <= limit:
+        raise ValueError(f"{int(n):,} {what} do not make a picture: ask for 1 to {limit:,}")
     return int(n)
 
 

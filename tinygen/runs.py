@@ -117,9 +117,9 @@ def _check_config(config, path):
         for part in key.split("."):
             node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
         if not isinstance(node, kind):
-            what = "is missing" if node is _MISSING else f"has a {type(node).__name__} as"
-            raise RunError(f"{path} {what} {key!r} (a tinygen run's config.json has it: the file was edited "
-                           f"or damaged)")
+            what = f"is missing {key!r}" if node is _MISSING else \
+                f"has {key!r} of the wrong type ({type(node).__name__})"
+            raise RunError(f"{path} {what}: the file was edited or damaged (tinygen writes it complete)")
 
 
 _OWN_FILES = re.compile(r"config\.json|metrics\.jsonl|checkpoint\.npz|eval\.json|curves\.png|latent\.png"
@@ -280,7 +280,7 @@ def _state_problem(state):
             return f"its {key!r} is {v!r}, not a count"
     for key, kinds in (("model", dict), ("optimizers", dict), ("loader", (dict, type(None))), ("extra", dict)):
         if not isinstance(state.get(key, {} if key == "extra" else None), kinds):
-            return f"its {key!r} entry is a {type(state.get(key)).__name__}"
+            return f"its {key!r} entry is of the wrong type ({type(state.get(key)).__name__})"
     return _extra_problem(state.get("extra", {})) or _rng_problem(state.get("rng"))
 
 

@@ -281,11 +281,12 @@ def _config(model, train_data, held, optimizers, settings, command):
 def _resumed_settings(old, batch_size, seed):
     """A resumed run's batch size (None: the run's) and seed (None: the run's; another one is refused)."""
     t = old["training"]
-    run_seed = t.get("seed", 0)
+    run_seed = _count("the seed in config.json", t.get("seed", 0), minimum=0)
     if seed is not None and seed != run_seed:
         raise RunError(f"cannot resume this run with seed {seed}: it was started with seed {run_seed}, and a "
                        f"resumed run continues its random generators from the checkpoint")
-    return batch_size or t.get("batch_size"), run_seed
+    run_batch = t.get("batch_size")
+    return batch_size or (run_batch if type(run_batch) is int and run_batch >= 1 else None), run_seed
 
 
 def _resume(out, old, config, model, optimizers, loader, lr):
@@ -310,7 +311,8 @@ def _resume(out, old, config, model, optimizers, loader, lr):
         session["device"] = config["training"]["device"]
     config["optimizers"] = _optimizer_settings(optimizers)          # what they really use now
     config["created"] = old.get("created")
-    config["sessions"] = list(old.get("sessions") or []) + [session]
+    sessions = old.get("sessions")
+    config["sessions"] = (sessions if isinstance(sessions, list) else []) + [session]
     return start, dict(state.get("extra") or {})
 
 
@@ -332,6 +334,8 @@ def _run(ctx, reporter, config, old, start, callback):
         kept = (f"the checkpoint of step {ctx.checkpoint_step} in {out / runs.CHECKPOINT} is kept"
                 if ctx.checkpoint_step is not None else "no checkpoint was written")
         raise OSError(e.errno, f"{e.strerror or e}; {kept}") from e
+    finally:
+        reporter.close()
 
 
 def _loop(ctx, reporter, step, callback):

@@ -198,8 +198,8 @@ BAD_ENTRIES = {
     "PCG64 state negative": ("rng", {"device": "cpu", "device_state": None, "cpu": _pcg(inc=-1)},
                              "not a valid PCG64 state"),
     "step not a count": ("step", "7", "'step' is '7'"),
-    "model not a dict": ("model", [1, 2], "'model' entry is a list"),
-    "loader not a dict": ("loader", 3, "'loader' entry is a int"),
+    "model not a dict": ("model", [1, 2], "'model' entry is of the wrong type (list)"),
+    "loader not a dict": ("loader", 3, "'loader' entry is of the wrong type (int)"),
     "running means malformed": ("extra", {"window": {"loss": "x"}}, "'extra.window'"),
 }
 

@@ -377,7 +377,7 @@ class Module:
             parts.append(f"{len(mismatched)} key{'s' if len(mismatched) > 1 else ''} with the wrong shape: "
                          + ", ".join(f"{k!r} is {s} in the state dict but {t} in the module"
                                      for k, s, t in mismatched))
-        new, bad = ({}, []) if parts else _converted(own, state_dict)
+        new, bad = _converted(own, state_dict)
         if bad:
             parts.append(f"{len(bad)} value{'s' if len(bad) > 1 else ''} that cannot be converted: " + ", ".join(bad))
         if parts:
