@@ -112,10 +112,15 @@ def logsumexp(x, axis=None, keepdims=False):
 def log_softmax(x, axis=-1, *, dim=None):
     """y_i = x_i - log sum_j exp(x_j)           dy_i/dx_j = [i = j] - softmax(x)_j
 
-    Through logsumexp (which subtracts the maximum first), so logits of any size are fine: no overflow, and
-    no log(0) for a class whose probability underflows. ``dim`` is an alias of ``axis`` (PyTorch's name)."""
+    Computed as (x_i - m) - log sum_j exp(x_j - m) with m = max_j x_j held constant (y does not depend on m,
+    so the gradient is exact), like PyTorch: logits of any size are fine (no overflow, no log(0) for a class
+    whose probability underflows), and the most likely class's y, often a tiny loss, keeps its relative
+    precision (x - logsumexp(x) cancels it away). ``dim`` is an alias of ``axis`` (PyTorch's name)."""
     a = _axis(axis, dim)
-    return x - _logsumexp(x, a, keepdims=True)
+    xp = x.xp
+    m = xp.max(x.data, axis=a, keepdims=True)
+    shifted = x - Tensor(xp.where(xp.isfinite(m), m, xp.zeros_like(m)))
+    return shifted - _logsumexp(shifted, a, keepdims=True)
 
 
 def softmax(x, axis=-1, *, dim=None):
