@@ -11,6 +11,7 @@ Notation for one parameter p with gradient g at step t (t = 1, 2, ...): lr, weig
 from __future__ import annotations
 
 from . import _blockwise as _bw
+from . import _threads
 from . import backend as _backend
 from .autograd import enable_grad, no_grad
 from .creation import zeros
@@ -107,6 +108,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        _threads.adapt()      # once per step: the thread count follows the machine's load (tinygen._threads)
         for group in self.param_groups:
             self._update(group)
         return loss
