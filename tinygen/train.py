@@ -151,6 +151,21 @@ def _check_fits(model, d):
 # -------------------------------------------------------------------------------------------------------------
 # train
 # -------------------------------------------------------------------------------------------------------------
+def _read_back(pending, window):
+    """The pending steps' numbers as host floats, added to the window in order; ((step, key, value) of the
+    first non-finite one, or None; the last step's logs as floats). Empties ``pending``."""
+    failure, floats = None, {}
+    for step, logs in pending:
+        floats = {k: float(v) for k, v in logs.items()}
+        bad = next((k for k, v in floats.items() if not math.isfinite(v)), None)
+        if bad is not None:
+            failure = (step, bad, floats[bad])
+            break
+        window.add(floats)
+    pending.clear()
+    return failure, floats
+
+
 def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out_dir, device="cpu", seed=0,
           resume=False, overwrite=False, heldout=None, log_every=None, sample_every=None, eval_every=None,
           checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None):
@@ -270,6 +285,9 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
                          f"{model.kind} on {train_data.name}")
     step, in_step, failure = start, False, None
     log = runs.MetricsLog(out)
+    # the step's numbers stay on the device (0-d tensors) until a step that logs, checkpoints or ends reads
+    # them all back at once: one host sync per log line on a GPU instead of several per step
+    pending, every_step = [], device == "cpu" or callback is not None
     try:
         with _SigintGuard() as guard:
             batches = _forever(loader)
@@ -280,11 +298,12 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
                 logs = model.train_step(x, y, optimizers)
                 in_step = False
                 step += 1
-                bad = next((k for k, v in logs.items() if not math.isfinite(float(v))), None)
-                if bad is not None:
-                    failure = (step, bad, float(logs[bad]))
-                    break
-                ctx.window.add(logs)
+                pending.append((step, logs))
+                if every_step or guard.requested or step == total or not (step % every["log"] and
+                                                                           step % every["checkpoint"]):
+                    failure, logs = _read_back(pending, ctx.window)
+                    if failure is not None:
+                        break
                 ctx.after_step(step, log)
                 reporter.step(step, _epoch_of(loader), ctx.last_logs)
                 if callback is not None:
@@ -294,6 +313,7 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     except KeyboardInterrupt:
         reporter.close()
         log.close()
+        _read_back(pending, ctx.window)        # the checkpoint's window holds every finished step
         raise ctx.interrupted(step, in_step) from None
     finally:
         reporter.close()

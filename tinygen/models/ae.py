@@ -97,7 +97,7 @@ class AE(GenerativeModel):
             self.code_mean.data[...] = (1 - m) * self.code_mean.data + m * xp.mean(zd, axis=0)
             if zd.shape[0] > 1:
                 self.code_var.data[...] = (1 - m) * self.code_var.data + m * xp.var(zd, axis=0, correction=1)
-        return {"loss": float(loss.item())}
+        return {"loss": loss.detach()}
 
     def evaluate(self, x, y=None):
         """Held-out {"mse"}: the mean squared error per pixel of the reconstructions."""

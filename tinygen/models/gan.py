@@ -153,7 +153,7 @@ class AdversarialModel(GenerativeModel):
                 g_loss = self.generator_loss(self.sample_latent(n), y)
                 g_loss.backward()
             opt_g.step()
-            logs["g_loss"] = float(g_loss.item())
+            logs["g_loss"] = g_loss.detach()
         return logs
 
     def sample(self, n, labels=None, z=None):
@@ -186,8 +186,8 @@ class GAN(AdversarialModel):
     def critic_loss(self, real, fake, y=None):
         d_real, d_fake = self.score(real, y), self.score(fake, y)
         loss = F.binary_cross_entropy_with_logits(d_real, 1.0) + F.binary_cross_entropy_with_logits(d_fake, 0.0)
-        return loss, {"d_loss": float(loss.item()), "d_real": float(d_real.sigmoid().mean().item()),
-                      "d_fake": float(d_fake.sigmoid().mean().item())}
+        return loss, {"d_loss": loss.detach(), "d_real": d_real.detach().sigmoid().mean(),
+                      "d_fake": d_fake.detach().sigmoid().mean()}
 
     def generator_loss(self, z, y=None):
         return F.binary_cross_entropy_with_logits(self.score(self.generate(z, y), y), 1.0)
