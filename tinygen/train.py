@@ -30,6 +30,7 @@ What it writes into ``out_dir`` is described in :mod:`tinygen.runs`. What it gua
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -89,14 +90,24 @@ class _Data:
         return str(self.name).lower() in MIXTURES
 
 
+def _host(a):
+    """``a`` (a NumPy or CuPy array, a Tensor, nested lists) as a host NumPy array: CuPy arrays are copied
+    (NumPy refuses to convert them implicitly); the DataLoader moves each batch to the training device."""
+    a = getattr(a, "data", a) if hasattr(a, "requires_grad") else a          # a Tensor: its array
+    if hasattr(a, "__cuda_array_interface__") or hasattr(a, "__array_namespace__") and not isinstance(
+            a, np.ndarray):
+        return _backend.to_numpy(a)
+    return np.asarray(a)
+
+
 def _as_data(data, what, name=None):
     if isinstance(data, Dataset):
         return _Data(np.asarray(data.x), np.asarray(data.y), data.name, data.kind)
     if isinstance(data, (tuple, list)) and len(data) in (1, 2):
-        x = np.asarray(data[0])
-        y = np.asarray(data[1]) if len(data) == 2 and data[1] is not None else None
+        x = _host(data[0])
+        y = _host(data[1]) if len(data) == 2 and data[1] is not None else None
     else:
-        x, y = np.asarray(getattr(data, "numpy", lambda: data)()), None
+        x, y = _host(data), None
     if x.ndim < 2 or x.dtype.kind != "f":
         raise ValueError(f"the {what} must be a float array of shape (N, ...) (or a Dataset, or (x, y)), "
                          f"got {x.dtype} of shape {x.shape}")
@@ -166,13 +177,25 @@ def _read_back(pending, window):
     return failure, floats
 
 
+def _on_training_device(fn):
+    """Run ``train`` with its device current (a GPU's: the loop's own array work, its checks, evaluations and
+    pictures, runs there; nothing on the CPU)."""
+    @functools.wraps(fn)
+    def run(*args, device="cpu", **kwargs):
+        with _backend.get_backend(device).device_scope():
+            return fn(*args, device=device, **kwargs)
+    return run
+
+
+@_on_training_device
 def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out_dir, device="cpu", seed=0,
           resume=False, overwrite=False, heldout=None, log_every=None, sample_every=None, eval_every=None,
           checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None):
     """Train ``model`` on ``data`` and keep everything in the run folder ``out_dir`` (see :mod:`tinygen.runs`).
 
     data: a dataset name or IDX folder (loaded in the model's ``data_range``; its held-out split is used for
-        evaluation), a :class:`~tinygen.data.Dataset`, ``(x, y)`` host arrays, or ``x`` alone.
+        evaluation), a :class:`~tinygen.data.Dataset`, ``(x, y)`` arrays (NumPy, CuPy or Tensors: kept on
+        the host, each batch moved to ``device``), or ``x`` alone.
     epochs / steps: the total length of the run (exactly one of them). One step is one ``train_step`` on one
         batch (for the GAN family: one critic update); an epoch is one pass over the data (an incomplete last
         batch is dropped). batch_size: default the model's ``default_batch_size``.

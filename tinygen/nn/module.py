@@ -22,6 +22,8 @@ from .. import backend as _backend
 from ..autograd import no_grad
 from ..tensor import Tensor
 
+_NDARRAY = _backend.NUMPY.xp.ndarray
+
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "StateDictError", "IncompatibleKeys"]
 
 
@@ -83,6 +85,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        x = args[0] if args else None
+        if x.__class__ is Tensor and x.data.__class__ is not _NDARRAY:   # a GPU input: its device is current
+            with _backend.device_scope(x.data):                           # for the layer's own array work
+                return self.forward(*args, **kwargs)
         return self.forward(*args, **kwargs)
 
     # --- registration -------------------------------------------------------------------------------------
