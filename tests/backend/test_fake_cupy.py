@@ -66,6 +66,11 @@ def test_cupy_only_helpers_agree_with_numpy(cp):
     tg.manual_seed(3)
     assert np.array_equal(B.to_numpy(u), B.NUMPY.uniform((5,), "float32"))
     assert z.dtype == np.float64 and z.device.id == 1
+    state = b.rng_state()
+    first = B.to_numpy(b.uniform((4,), "float32", -2.0, 2.0))
+    b.set_rng_state(state)
+    assert np.array_equal(B.to_numpy(b.uniform((4,), "float32", -2.0, 2.0)), first) and first.min() >= -2.0
+    assert b.asarray(u, "float64").dtype == np.float64 and b.asarray([1.0, 2.0]).device.id == 1
 
 
 @pytest.mark.parametrize("device", ["cpu", "cuda:1"])
