@@ -106,6 +106,25 @@ def cases():
     yield "20 ops (x*1.01+0.1)x10 on 8x8", tg_tiny, np_tiny
 
 
+def torch_tiny():
+    """PyTorch eager on the last case (20 chained ops on 8x8, forward + backward), at one thread; None
+    without PyTorch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    t = torch.tensor(np.random.default_rng(0).standard_normal((8, 8)).astype(np.float32), requires_grad=True)
+
+    def run():
+        t.grad = None
+        y = t
+        for _ in range(10):
+            y = y * 1.01 + 0.1
+        y.sum().backward()
+    return run
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=200)
@@ -115,6 +134,16 @@ def main(argv=None):
     for name, f_tg, f_np in cases():
         a, b = bench(f_tg, args.repeat), bench(f_np, args.repeat)
         print(f"{name:<44}{a * 1e3:>12.3f}{b * 1e3:>12.3f}{a / b:>8.2f}")
+    f_torch = torch_tiny()
+    if f_torch is not None:       # the per-op target: tinygen's 20-op chain in no more time than PyTorch eager
+        tiny_tg = [c[1] for c in cases()][-1]
+        ts, tt = [], []
+        for _ in range(5):        # alternating, so that a busy machine slows both alike
+            ts.append(bench(tiny_tg, args.repeat))
+            tt.append(bench(f_torch, args.repeat))
+        a, b = statistics.median(ts), statistics.median(tt)
+        print(f"{'20 ops on 8x8: tinygen / PyTorch eager (1 thread)':<44}{a * 1e3:>12.3f}{b * 1e3:>12.3f}{a / b:>8.2f}"
+              f"   (PyTorch ms in the middle column)")
 
 
 if __name__ == "__main__":
