@@ -8,7 +8,9 @@
     tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
     tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
     tinygen info                              versions and devices
-    tinygen gradcheck [OPS...]                every op's first- and second-order gradient check, as a table
+    tinygen gradcheck [NAMES...] [--all]      first- and second-order gradient checks (ops, composites, models)
+    tinygen graph MODEL [--out graph.png]     the graph of one training step of a small MODEL
+    tinygen derivation NAME                   a worked example of docs/derivations.md, checked numerically
 
 Bad input gets one sentence on stderr and exit code 2, never a traceback (``TINYGEN_DEBUG=1`` shows it).
 A NaN in training exits with 1, Ctrl-C during training with 130 (after saving a checkpoint).
@@ -102,27 +104,26 @@ def cmd_info(args):
 
 
 def cmd_gradcheck(args):
-    from tinygen.autograd import REGISTRY
-    from tinygen.gradcheck import GradcheckError, RandomDraw, check_op
-    names = sorted(REGISTRY) if not args.ops else args.ops
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown:
-        raise CLIError(f"unknown op(s) {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
-    print(f"{'op':<16}{'1st order max |err|':>22}{'2nd order max |err|':>22}  result")
-    failed = 0
-    for name in names:
-        e1 = e2 = 0.0
-        status = "ok"
-        try:
-            for seed in range(args.seeds):
-                a, b = check_op(name, RandomDraw(seed), second_order=True)
-                e1, e2 = max(e1, a), max(e2, b or 0.0)
-        except GradcheckError as e:
-            status, failed = f"FAIL: {e}", failed + 1
-        print(f"{name:<16}{e1:>22.2e}{e2:>22.2e}  {status}")
-    print(f"{len(names) - failed}/{len(names)} ops pass (float64 central differences, {args.seeds} random "
-          f"draws each)")
-    return 1 if failed else 0
+    from tinygen.gradcheck_suite import run, select
+    try:
+        rows = select(args.names, args.all, args.seeds)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    return 1 if run(rows, args.seeds) else 0
+
+
+def cmd_graph(args):
+    from tinygen.model_steps import draw_step
+    try:
+        print(draw_step(args.model, args.out or f"graph-{args.model}.png", engine=args.engine))
+    except RuntimeError as e:                    # --engine dot without Graphviz
+        raise CLIError(str(e)) from None
+    return 0
+
+
+def cmd_derivation(args):
+    from tinygen.derivations import run
+    return 1 if run(args.name) else 0
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -415,10 +416,26 @@ def build_parser():
 
     s = sub.add_parser("info", help="versions and available devices")
     s.set_defaults(func=cmd_info)
-    s = sub.add_parser("gradcheck", help="check every op's first and second derivatives")
-    s.add_argument("ops", nargs="*", help="op names (default: all registered ops)")
-    s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op (default 3)")
+    s = sub.add_parser("gradcheck", help="first and second derivatives against finite differences: ops, "
+                       "composites, models")
+    s.add_argument("names", nargs="*", metavar="NAME", help="ops, composites (softmax, log_softmax, "
+                   "cross_entropy, gaussian_kl, binary_cross_entropy, gradient_penalty), models (ae, vae, gan, "
+                   "wgan, wgan-gp), or ops / composites / models (default: every op)")
+    s.add_argument("--all", action="store_true", help="every op, composite and model")
+    s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op and composite (default 3)")
     s.set_defaults(func=cmd_gradcheck)
+    s = sub.add_parser("graph", help="draw the graph of one training step of a small model")
+    s.add_argument("model", choices=MODEL_KINDS, metavar="MODEL", help=f"one of {', '.join(MODEL_KINDS)}")
+    s.add_argument("--out", default=None, help="the picture (.png, .svg, .pdf) or DOT source (.dot) to write "
+                   "(default graph-MODEL.png)")
+    s.add_argument("--engine", choices=("auto", "dot", "matplotlib"), default="auto",
+                   help="Graphviz's dot when installed (auto, the default), or tinygen's own layout")
+    s.set_defaults(func=cmd_graph)
+    s = sub.add_parser("derivation", help="a worked example of docs/derivations.md, by the engine and by finite "
+                       "differences")
+    s.add_argument("name", metavar="NAME", help="reparameterisation, kl, bernoulli, gaussian, elbo, softmax-ce, "
+                   "gan, wgan or gradient-penalty")
+    s.set_defaults(func=cmd_derivation)
     return p
 
 
