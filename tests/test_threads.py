@@ -63,3 +63,13 @@ def test_the_optimizer_step_probes_the_load(restore, monkeypatch):
     p.grad = tg.ones(3)
     tg.optim.SGD([p], lr=0.1).step()
     assert calls == [1]
+
+
+def test_the_train_command_takes_a_thread_count():
+    from tinygen.cli import build_parser
+    p = build_parser()
+    assert p.parse_args(["train", "vae", "--threads", "2"]).threads == 2
+    assert p.parse_args(["train", "vae", "--threads", "auto"]).threads == "auto"
+    assert p.parse_args(["train", "vae"]).threads is None          # auto, or the environment's setting
+    with pytest.raises(SystemExit):
+        p.parse_args(["train", "vae", "--threads", "0"])

@@ -156,7 +156,8 @@ def cmd_train(args):
     from tinygen.models import build_model
     from tinygen.train import train
 
-    tg.set_num_threads(args.threads)
+    if args.threads is not None:          # else auto, unless OMP/OPENBLAS_NUM_THREADS fixed it (tinygen._threads)
+        tg.set_num_threads(args.threads)
     device = _device(args.device)
     out = args.out or _default_out(args.model, args.data or "mnist", args.arch, args.conditional)
     epochs, steps = args.epochs, args.steps
@@ -364,8 +365,9 @@ def build_parser():
     s.add_argument("--lr", type=_positive_float, default=None, help="default: the model's published one")
     s.add_argument("--seed", type=_nonneg_int, default=0)
     s.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    s.add_argument("--threads", type=_threads_arg, default="auto",
-                   help="CPU threads (BLAS and optimizer); auto (default): the cores other processes leave free")
+    s.add_argument("--threads", type=_threads_arg, default=None,
+                   help="CPU threads (BLAS and optimizer): N, or auto (the default): the cores other processes "
+                        "leave free")
     s.add_argument("--out", default=None, help="the run folder (default runs/MODEL-DATA[-ARCH][-cond])")
     s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     s.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
