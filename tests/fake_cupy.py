@@ -28,6 +28,7 @@ import types
 import numpy as np
 
 N_DEVICES = 2
+host_reads = 0          # copies to the host so far (.get(), asnumpy): a test can count the syncs of a step
 _state = threading.local()
 
 
@@ -130,6 +131,8 @@ class ndarray(np.ndarray):
                 "strides": self.strides}
 
     def get(self):
+        global host_reads
+        host_reads += 1
         return np.array(self.view(np.ndarray), copy=True)
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):

@@ -15,6 +15,7 @@ often poor (the codes need not fill a Gaussian): that is the point of comparing 
 """
 from __future__ import annotations
 
+from .. import backend as _backend
 from .. import creation as _creation
 from .. import functional as F
 from .. import nn, optim
@@ -90,7 +91,7 @@ class AE(GenerativeModel):
         loss, z = self.loss(x, y)
         loss.backward()
         opt.step()
-        with no_grad():
+        with no_grad(), _backend.device_scope(z.data):
             m = CODE_MOMENTUM
             zd = z.data
             xp = z.xp
