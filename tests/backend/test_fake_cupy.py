@@ -41,6 +41,12 @@ def test_cuda_devices_get_the_cupy_backend(cp):
     assert np.array_equal(t.to("cpu").numpy(), B.to_numpy(t.data)) and t.to("cuda:0").data.device.id == 0
 
 
+def test_a_state_dict_loads_onto_the_modules_gpu(cp):
+    m = tg.nn.Linear(3, 2).to("cuda:1")
+    m.load_state_dict({k: v.numpy() * 2 for k, v in m.state_dict().items()})
+    assert all(B.device_of(v.data) == "cuda:1" for v in m.state_dict().values())
+
+
 def test_cupy_only_helpers_agree_with_numpy(cp):
     b = B.get_backend("cuda:1")
     rng = np.random.default_rng(0)

@@ -91,7 +91,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 def constant_(tensor, val):
     """Fill with the number ``val``."""
     be = _backend.backend_of(tensor.data)
-    with no_grad():
+    with no_grad(), be.device_scope():
         tensor.data = be.xp.full(tuple(tensor.shape), val, dtype=tensor.data.dtype)
     return tensor
 
