@@ -245,11 +245,9 @@ def installed():
     try:
         yield sys.modules["cupy"]
     finally:
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
+        for k in saved:
+            del sys.modules[k]
+        sys.modules.update({k: v for k, v in saved.items() if v is not None})
         for name in [d for d in backend._backends if d.startswith("cuda")]:
             del backend._backends[name]
         _state.device = 0
