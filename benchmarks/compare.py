@@ -265,7 +265,7 @@ def main(argv=None):
     results["load_average"] = [load0, load1]
     print(f"\nload average (1 min) before {load0}, after {load1}"
           + (" -- ABOVE 0.5: not an idle-machine measurement" if max(load0 or 0, load1 or 0) > 0.5 else "")
-          + " (the 'load' mode's own background processes raise the 'after' value)")
+          + (" (the 'load' mode's own background processes raise the 'after' value)" if "load" in args.modes else ""))
     print()
     print(summary_table(results["modes"], args.modes, args.workloads, frameworks))
     versions = {fw: r["frameworks"][fw]["version"] for mr in results["modes"].values() for r in mr.values()
