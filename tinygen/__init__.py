@@ -7,6 +7,7 @@ generative models (AE, VAE, GAN, WGAN, WGAN-GP) built on it.
     (x @ w).tanh().sum().backward()        # x.grad, w.grad
 """
 from . import backend
+from ._threads import get_num_threads, set_num_threads
 from .backend import DeviceError, DType, cuda_available, get_default_device, manual_seed, set_default_device
 from .backend import bool_, float32, float64, int32, int64, uint8
 from .tensor import ShapeError, Tensor

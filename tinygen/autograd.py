@@ -129,7 +129,11 @@ class Function:
             fn.recording = True
         fn.xp = b0.xp if b0 is not None else _backend.namespace(_first_array(datas))
         try:
-            out = fn.forward(*datas, **kwargs)
+            if b0 is not None and b0.gpu:          # CuPy: the kernels run on the inputs' GPU
+                with b0.device_scope():
+                    out = fn.forward(*datas, **kwargs)
+            else:
+                out = fn.forward(*datas, **kwargs)
         except ShapeError:
             raise
         except ValueError as e:

@@ -207,10 +207,11 @@ def _default_grads(outputs, grad_outputs, what):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf they depend on."""
     tensors = _as_tuple(tensors)
-    gs = _default_grads(tensors, grad_tensors, "backward")
-    if retain_graph is None:
-        retain_graph = create_graph
-    run_backward(tensors, gs, retain_graph, create_graph)
+    with _backend.device_scope(tensors[0].data):          # on a GPU, the walk's own array work runs there
+        gs = _default_grads(tensors, grad_tensors, "backward")
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward(tensors, gs, retain_graph, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None, allow_unused=False):
@@ -226,7 +227,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
             raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError("grad: one of the inputs does not require grad (create it with requires_grad=True)")
-    gs = _default_grads(outputs, grad_outputs, "grad")
     if retain_graph is None:
         retain_graph = create_graph
-    return tuple(run_backward(outputs, gs, retain_graph, create_graph, inputs=inputs, allow_unused=allow_unused))
+    with _backend.device_scope(outputs[0].data):
+        gs = _default_grads(outputs, grad_outputs, "grad")
+        return tuple(run_backward(outputs, gs, retain_graph, create_graph, inputs=inputs,
+                                  allow_unused=allow_unused))

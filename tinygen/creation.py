@@ -72,7 +72,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         be = _backend.get_backend(device if device is not None else src.device)
         arr = be.asarray(data, dtype)
         if arr is data:
-            arr = be.xp.asarray(arr, copy=True)
+            with be.device_scope():
+                arr = be.xp.asarray(arr, copy=True)
         return _leaf(arr, requires_grad)
     host = np.array(data, copy=True)
     if host.dtype == object:
@@ -102,12 +103,14 @@ def _float_dtype(dtype):
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.zeros(_shape(shape, "zeros"), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.zeros(_shape(shape, "zeros"), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.ones(_shape(shape, "ones"), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.ones(_shape(shape, "ones"), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
@@ -116,7 +119,8 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
         dtype = _backend.bool_ if isinstance(fill_value, bool) else (
             _backend.int64 if isinstance(fill_value, int) else _default_dtype)
     shape = _shape(shape if isinstance(shape, (tuple, list)) else (shape,), "full")
-    return _leaf(be.xp.full(shape, fill_value, dtype=be.dtype(dtype)), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.full(shape, fill_value, dtype=be.dtype(dtype)), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -128,17 +132,20 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     if dtype is None:
         dtype = _backend.int64 if all(isinstance(v, int) for v in (start, stop, step)) else _default_dtype
     be = _backend.get_backend(device)
-    return _leaf(be.xp.arange(start, stop, step, dtype=be.dtype(dtype)), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.arange(start, stop, step, dtype=be.dtype(dtype)), requires_grad)
 
 
 def linspace(start, stop, num, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.linspace(start, stop, num, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.linspace(start, stop, num, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.eye(n, m, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.eye(n, m, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
 
 
 def _random_dtype(dtype, what):

@@ -12,6 +12,7 @@ non-ignored samples for nll/cross-entropy), ``"sum"``, or ``"none"`` (the elemen
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from . import backend as _backend
@@ -22,6 +23,21 @@ from .ops.linalg import linear as _linear
 from .ops.loss import binary_cross_entropy_with_logits as _bce_logits
 from .ops.reduce import logsumexp as _logsumexp
 from .tensor import ShapeError, Tensor
+
+_NDARRAY = _backend.NUMPY.xp.ndarray
+
+
+def _on_device(fn):
+    """Run ``fn`` with the device of its first Tensor argument current: on a GPU its own array work (masks,
+    constants, running statistics) must run there (backend.device_scope); on the CPU one type check."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        t = next((a for a in args if isinstance(a, Tensor)), None)
+        if t is not None and t.data.__class__ is not _NDARRAY:
+            with _backend.device_scope(t.data):
+                return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+    return run
 
 __all__ = [
     "linear", "conv2d", "conv_transpose2d", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax",
@@ -109,6 +125,7 @@ def logsumexp(x, axis=None, keepdims=False):
     return _logsumexp(x, axis, keepdims)
 
 
+@_on_device
 def log_softmax(x, axis=-1, *, dim=None):
     """y_i = x_i - log sum_j exp(x_j)           dy_i/dx_j = [i = j] - softmax(x)_j
 
@@ -185,6 +202,7 @@ def _check_probabilities(p):
                      f"it holds {found}; for logits use binary_cross_entropy_with_logits")
 
 
+@_on_device
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy of probabilities p (``input``, in [0, 1]) against targets y::
 
@@ -206,6 +224,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
+@_on_device
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy of logits z (``input``) against targets y in [0, 1], as ONE stable primitive::
 
@@ -223,6 +242,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _reduce(_bce_logits(input, y, reduction="none") * weight, reduction, "binary_cross_entropy_with_logits")
 
 
+@_on_device
 def one_hot(labels, num_classes=-1, dtype="int64"):
     """Integer class labels of any shape -> one-hot vectors along a new last axis (``num_classes=-1``: the
     largest label + 1). int64 like PyTorch by default; pass ``dtype="float32"`` to multiply with logits.
@@ -273,6 +293,7 @@ def _class_mask(input, target, weight, ignore_index, what):
     return mask, cax
 
 
+@_on_device
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` ((N, C), (N, C, d1, ...) or (C,)) at integer
     class ``target`` ((N,), (N, d1, ...) or ()), PyTorch's semantics::
@@ -289,6 +310,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _reduce(loss, reduction, "nll_loss")
 
 
+@_on_device
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Cross-entropy of logits ``input`` (classes on axis 1, or axis 0 for a single sample) against integer
     class targets, = nll_loss(log_softmax(input, class axis), target)::
@@ -361,11 +383,13 @@ def dropout(x, p=0.5, training=True):
     if p == 1.0:
         return x * 0.0
     be = _backend.backend_of(x.data)
-    mask = be.bernoulli(x.data.shape, 1.0 - p, x.dtype)
-    mask *= 1.0 / (1.0 - p)
+    with be.device_scope():
+        mask = be.bernoulli(x.data.shape, 1.0 - p, x.dtype)
+        mask *= 1.0 / (1.0 - p)
     return x * Tensor(mask)
 
 
+@_on_device
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Batch normalisation over every axis but the channel axis 1 (PyTorch's semantics)::
 
@@ -421,6 +445,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 # ---------------------------------------------------------------------------------------------------------
 # WGAN-GP
 # ---------------------------------------------------------------------------------------------------------
+@_on_device
 def interpolate(real, fake, eps=None):
     """x_hat = eps real + (1 - eps) fake, one eps per sample (eps ~ U[0, 1) from real's device generator when
     not given; a number, a (N,) tensor, or anything that broadcasts).      dx_hat/dreal = eps, dx_hat/dfake = 1 - eps"""
@@ -437,6 +462,7 @@ def interpolate(real, fake, eps=None):
     return eps * real + (1.0 - eps) * fake
 
 
+@_on_device
 def gradient_penalty(critic, real, fake, lambda_=10.0, eps=None):
     """WGAN-GP's penalty (Gulrajani et al. 2017): lambda E[(||grad_x f(x_hat)||_2 - 1)^2] over the batch, at
     x_hat = interpolate(real, fake, eps).
