@@ -1,24 +1,25 @@
-"""Reverse-mode automatic differentiation: the Function base class and the graph walk.
+"""Reverse-mode automatic differentiation: the Function base class, i.e. an op and the node that records it.
 
 How it works, in one paragraph. Every primitive op is a :class:`Function` subclass with a ``forward`` on
-backend arrays and a ``backward`` on :class:`~tinygen.tensor.Tensor` objects. ``Op.apply(*inputs)`` runs the
+backend arrays and a ``backward`` on :class:`~tinygen.tensor.Tensor` objects. ``Tanh.apply(x)`` runs the
 forward and, when gradients are being recorded, keeps the op object as the output tensor's node: it remembers
 its parents (the nodes or leaf tensors that made its inputs) and whatever ``forward`` saved. ``backward``
-walks the nodes from the output in reverse topological order, calls each node's ``backward`` once with the
-sum of the gradients that reached its output, and hands the results to its parents. Because ``backward``
-is written with tinygen ops, running it with recording switched on (``create_graph=True``) builds a graph of
-the gradient itself: that is double backward.
+(:mod:`tinygen.backprop`) walks the nodes from the output in reverse topological order, calls each node's
+``backward`` once with the sum of the gradients that reached its output, and hands the results to its
+parents. Because ``backward`` is written with tinygen ops, running it with recording switched on
+(``create_graph=True``) builds a graph of the gradient itself: that is double backward.
+
+Grad mode (``no_grad``) and anomaly mode (``detect_anomaly``) live in :mod:`tinygen._modes`, below this
+module and the walk; their public names, and the walk's ``backward`` and ``grad``, are re-exported here.
 """
 from __future__ import annotations
 
-import contextlib
-import functools
-import os
-import sys
-import traceback
 import weakref
 
+from . import _modes
 from . import backend as _backend
+from ._modes import (AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad,  # noqa: F401
+                     set_grad_enabled)
 from .tensor import Tensor, ShapeError
 
 __all__ = [
@@ -28,14 +29,6 @@ __all__ = [
 
 REGISTRY = {}            # op name -> tinygen's own Function subclasses, filled by Function.__init_subclass__
 
-_grad_enabled = True     # read by Function.apply for every op: a plain module global is the fastest check
-_anomaly = False
-_backward_of = None      # under detect_anomaly: the node whose backward is running
-
-
-class AnomalyError(RuntimeError):
-    """Raised under :func:`detect_anomaly` when an op's forward or backward produces NaN or infinity."""
-
 
 class _Output:
     """Marker in a node's saved list: "the op's own output goes here"."""
@@ -44,6 +37,7 @@ class _Output:
 
 _OUTPUT = _Output()
 _SCALAR_TYPES = _backend.SCALAR_TYPES
+_by_type = _backend._by_type      # array type -> backend: the quickest way from an array to its namespace
 _FREED_MSG = ("Trying to backward through the graph a second time (or to use saved values after a backward "
               "freed them): the graph of {op} was freed by an earlier backward; pass retain_graph=True to "
               "the first backward (or to tinygen.grad) to keep it.")
@@ -63,8 +57,9 @@ class Function:
 
     Inside ``forward``, ``self.xp`` is the array namespace of the inputs and ``self.recording`` says whether
     the op is being recorded (False under no_grad or when no input requires grad: then nothing that only
-    backward needs should be computed). ``self.needs_input_grad[i]`` says whether input ``i`` wants a
-    gradient, so ``backward`` can skip work.
+    backward needs should be computed). Inside ``backward``, ``self.needs_input_grad[i]`` says whether input
+    ``i`` wants a gradient, so ``backward`` can skip work, and :attr:`recording_backward` whether the
+    backward itself is being recorded (``create_graph=True``).
 
     ``name`` (default: the class name in lower case) is what error messages and graph pictures call the op.
     ``sample(draw)`` returns (input arrays, callable) for the gradient checks (see
@@ -75,8 +70,35 @@ class Function:
     is a bug and raises TypeError. Your own ops (defined anywhere else) are never registered: two of them
     may share a name, or share one with a tinygen op, and re-running a notebook cell that defines one just
     defines a new class. ``register = False`` keeps helper base classes of tinygen out of the registry.
+
+    **A node's fields.** :meth:`apply` makes one instance per call. Its forward step sets ``xp`` and
+    ``recording`` and clears ``_saved`` and ``cache``, which ``forward`` may fill; when the op is recorded,
+    its record step sets all the others and the instance becomes the output's ``grad_fn``:
+
+    ====================  ===================================================================================
+    ``xp``                the inputs' array namespace
+    ``recording``         whether this op is recorded (an input requires grad, grad mode is on, the op is
+                          differentiable)
+    ``parents``           per positional input: the node that made it, the leaf Tensor itself, or None (no
+                          gradient wanted)
+    ``in_shapes``         per input: its shape (the walk checks every gradient against it), or None
+    ``needs_input_grad``  per input: True when it wants a gradient
+    ``out_ref``           a weak reference to the output Tensor
+    ``out_data``          the output array, kept when forward saved the output (see :meth:`output_tensor`)
+    ``_saved``            what :meth:`save_for_backward` kept, inputs as their Tensors and the output as a
+                          marker; None once freed
+    ``cache``             the dict of arrays :meth:`cache_for_backward` kept, or None
+    ``hooks``             the functions ``Tensor.register_hook`` put on the output's gradient, or None
+    ``retain_ref``        a weak reference to the output after ``retain_grad()``, or None
+    ``trace``             under ``detect_anomaly``: where forward was called from; else None
+    ====================  ===================================================================================
+
+    The walk (:func:`tinygen.backprop.run_backward`) reads ``parents``, ``in_shapes``, ``hooks`` and
+    ``retain_ref`` and calls ``backward``, :meth:`free` and :meth:`check_not_freed`.
     """
 
+    __slots__ = ("xp", "recording", "parents", "in_shapes", "needs_input_grad", "out_ref", "out_data", "_saved",
+                 "cache", "hooks", "retain_ref", "trace")
     name = None
     register = True
     differentiable = True
@@ -93,70 +115,61 @@ class Function:
             raise TypeError(f"two ops are named {cls.name!r}: {REGISTRY[cls.name]} and {cls}")
         REGISTRY[cls.name] = cls
 
-    # Per-node fields, as class-level defaults: apply() writes only what differs (it runs for every op, so
-    # every attribute write saved counts), and an op that is not recorded gets none of them.
-    recording = False     # True inside forward when the op is being recorded: backward-only work can be skipped
-    _to_save = None
-    _saved = ()
-    hooks = None
-    retain_ref = None
-    out_data = None
-
     # ----------------------------------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
-        """Run the op on Tensors (and plain Python numbers); return the output Tensor."""
-        fn = cls.__new__(cls)
-        datas = []
-        record = False
-        b0 = None
-        by_type = _backend._by_type
+        """Run the op on Tensors (and plain Python numbers) and return the output Tensor: the forward step,
+        then, when a gradient is wanted, the record step, which makes this node the output's ``grad_fn``."""
+        node = cls.__new__(cls)
+        datas, out = node._forward_step(args, kwargs)
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t.name, t._hooks = out, None, None, None
+        if node.recording:
+            node._record_step(args, datas, t)
+        else:
+            t.requires_grad, t._node = False, None
+        return t
+
+    def _forward_step(self, args, kwargs):
+        """Unwrap the inputs (one device, one array library), set ``xp`` and ``recording``, run ``forward`` on
+        the arrays (in the inputs' device scope); return (the input arrays, the output array)."""
+        datas, backend, wants_grad = [], None, False
         for a in args:
             if a.__class__ is Tensor or isinstance(a, Tensor):
                 d = a.data
-                b = by_type.get(d.__class__) or _backend.backend_of(d)
-                if b0 is None:
-                    b0 = b
-                elif b is not b0:
-                    _raise_device_error(cls, args)
+                b = _by_type.get(d.__class__) or _backend.backend_of(d)
+                if backend is None:
+                    backend = b
+                elif b is not backend:
+                    _raise_device_error(self, args)
                 datas.append(d)
-                if a.requires_grad:
-                    record = True
+                wants_grad = wants_grad or a.requires_grad
             else:
                 datas.append(a)
-        record = record and _grad_enabled and cls.differentiable
-        if record:
-            fn.recording = True
-        fn.xp = b0.xp if b0 is not None else _backend.namespace(_first_array(datas))
+        self.recording = wants_grad and _modes.grad_enabled and self.differentiable
+        self.xp = backend.xp if backend is not None else _backend.namespace(_first_array(datas))
+        self._saved = self.cache = None
         try:
-            if b0 is not None and b0.gpu:          # CuPy: the kernels run on the inputs' GPU
-                with b0.device_scope():
-                    out = fn.forward(*datas, **kwargs)
+            if backend is not None and backend.gpu:          # CuPy: the kernels run on the inputs' GPU
+                with backend.device_scope():
+                    out = self.forward(*datas, **kwargs)
             else:
-                out = fn.forward(*datas, **kwargs)
+                out = self.forward(*datas, **kwargs)
         except ShapeError:
             raise
         except ValueError as e:
-            raise ShapeError(fn.shape_error(datas, kwargs, e)) from None
-        raw_out = out
-        if out.__class__ in _SCALAR_TYPES:
-            out = _backend.as_array(out)
-        t = Tensor.__new__(Tensor)
-        t.data = out
-        t.grad = None
-        t.name = None
-        t._hooks = None
-        if _anomaly:
-            _check_forward(cls, datas, out)
-        if not record:
-            t.requires_grad = False
-            t._node = None
-            return t
-        t.requires_grad = True
-        t._node = fn
-        parents = []
-        shapes = []
-        needs = []
+            raise ShapeError(self.shape_error(datas, kwargs, e)) from None
+        if out.__class__ in _SCALAR_TYPES:    # NumPy gives scalars for some 0-d results: a Tensor holds an array
+            scalar, out = out, _backend.as_array(out)
+            self._saved = self._saved and tuple(out if x is scalar else x for x in self._saved)
+        if _modes.anomaly_enabled:
+            _modes.check_forward(self.name, datas, out)
+        return datas, out
+
+    def _record_step(self, args, datas, out):
+        """Make this node the grad_fn of ``out``: each input's parent, shape and need of a gradient, and what
+        forward saved with the input and output arrays swapped for their Tensors (the graph stays intact)."""
+        parents, shapes, needs = [], [], []
         for a in args:
             if (a.__class__ is Tensor or isinstance(a, Tensor)) and a.requires_grad:
                 parents.append(a._node if a._node is not None else a)
@@ -166,43 +179,61 @@ class Function:
                 parents.append(None)
                 shapes.append(None)
                 needs.append(False)
-        fn.parents = parents
-        fn.in_shapes = shapes
-        fn.needs_input_grad = needs
-        fn.out_ref = weakref.ref(t)
-        to_save = fn._to_save
-        if to_save is not None:
-            saved = []
-            for x in to_save:
-                for a, d in zip(args, datas):
-                    if x is d and isinstance(a, Tensor):
-                        saved.append(a)
-                        break
+        self.parents, self.in_shapes, self.needs_input_grad = parents, shapes, needs
+        self.out_ref = weakref.ref(out)
+        self.out_data = self.hooks = self.retain_ref = self.trace = None
+        if self._saved is None:
+            self._saved = ()
+        else:
+            self._saved = self._saved_in_graph(args, datas, out)
+        if _modes.anomaly_enabled:
+            self.trace = _modes.user_trace()
+        out.requires_grad, out._node = True, self
+
+    def _saved_in_graph(self, args, datas, out):
+        """What forward saved, each input array swapped for its Tensor and the output array for a marker (so
+        that backward sees the graph), other arrays and numbers kept as they are (constants)."""
+        saved = []
+        for x in self._saved:
+            for a, d in zip(args, datas):
+                if x is d and isinstance(a, Tensor):
+                    saved.append(a)
+                    break
+            else:
+                if x is out.data:
+                    saved.append(_OUTPUT)
+                    self.out_data = x
                 else:
-                    if x is out or x is raw_out:
-                        saved.append(_OUTPUT)
-                        fn.out_data = out
-                    else:
-                        saved.append(x)
-            fn._saved = saved
-            fn._to_save = None
-        if _anomaly:
-            fn.trace = _user_trace()
-        return t
+                    saved.append(x)
+        return saved
 
     def save_for_backward(self, *arrays):
         """Keep what ``backward`` needs: input arrays, the output array, or other arrays and numbers."""
+        self._saved = arrays
+
+    def cache_for_backward(self, **arrays):
+        """Keep arrays that forward computed anyway and backward can reuse (an im2col matrix, a sigmoid):
+        ``self.cache[name]`` in backward. Unlike what :meth:`save_for_backward` keeps, they are plain arrays
+        outside the graph, so a backward that is being recorded (:attr:`recording_backward`) may use them only
+        where no gradient has to flow through them. Kept only when the op is recorded; :meth:`free` drops them."""
         if self.recording:
-            self._to_save = arrays
+            self.cache = arrays
+
+    @property
+    def recording_backward(self):
+        """True while this node's backward is itself being recorded (``create_graph=True``, or a backward
+        called by hand with grad mode on). It must then compute with Tensor ops, so that the gradient has a
+        graph of its own (double backward). When False, the usual first-order backward, nothing records it:
+        it may compute on arrays and wrap the results, ``Tensor(xp.matmul(...))``, which skips the
+        bookkeeping of every op it would otherwise run, and it may use what :meth:`cache_for_backward` kept."""
+        return _modes.grad_enabled
 
     @property
     def saved_tensors(self):
         """What ``forward`` saved, as Tensors: inputs and output with their graph, other arrays as constants."""
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(_FREED_MSG.format(op=self.name))
+        self.check_not_freed()
         out = []
-        for s in saved:
+        for s in self._saved:
             if s is _OUTPUT:
                 out.append(self.output_tensor())
             elif isinstance(s, Tensor) or s is None or isinstance(s, (int, float, bool)):
@@ -238,8 +269,13 @@ class Function:
         return f"{self.name}: cannot apply to shape{'s' if ' and ' in shapes else ''} {shapes}{opts} ({err})"
 
     def free(self):
-        self._saved = None
-        self.out_data = None
+        """Drop what forward kept for backward (the walk calls it after a backward without retain_graph)."""
+        self._saved = self.out_data = self.cache = None
+
+    def check_not_freed(self):
+        """Raise the RuntimeError of a second backward through this node after a backward freed it."""
+        if self._saved is None:
+            raise RuntimeError(_FREED_MSG.format(op=self.name))
 
     def __repr__(self):
         return f"<{self.name} node>"
@@ -258,168 +294,14 @@ def _first_array(datas):
     raise TypeError("an op needs at least one array input")
 
 
-def _raise_device_error(cls, args):
+def _raise_device_error(node, args):
+    name = node.name or type(node).__name__.lower()
     devs = [a.device for a in args if isinstance(a, Tensor)]
     if len(set(devs)) > 1:
-        raise _backend.DeviceError(f"{cls.name or cls.__name__.lower()}: inputs are on different devices "
-                                   f"({', '.join(devs)}); move them with .to(device) first")
-    raise _backend.DeviceError(f"{cls.name}: inputs come from different array libraries "
+        raise _backend.DeviceError(f"{name}: inputs are on different devices ({', '.join(devs)}); move them "
+                                   f"with .to(device) first")
+    raise _backend.DeviceError(f"{name}: inputs come from different array libraries "
                                f"({', '.join(sorted({type(a.data).__module__ for a in args if isinstance(a, Tensor)}))})")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Grad mode
-# ---------------------------------------------------------------------------------------------------------
-def is_grad_enabled():
-    return _grad_enabled
-
-
-class set_grad_enabled:
-    """Context manager (and decorator) that switches recording on or off, restoring it afterwards."""
-
-    def __init__(self, mode):
-        self.mode = bool(mode)
-
-    def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
-        return False
-
-    def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*a, **kw):
-            with type(self)(self.mode) if type(self) is set_grad_enabled else type(self)():
-                return func(*a, **kw)
-        return wrapper
-
-
-class no_grad(set_grad_enabled):
-    """``with tinygen.no_grad(): ...`` records nothing (evaluation, optimizer updates). Also a decorator."""
-
-    def __init__(self):
-        super().__init__(False)
-
-
-class enable_grad(set_grad_enabled):
-    """Switches recording back on inside a ``no_grad`` block. Also a decorator."""
-
-    def __init__(self):
-        super().__init__(True)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Anomaly detection
-# ---------------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def detect_anomaly():
-    """Within this block, an op whose forward or backward produces NaN/inf raises :class:`AnomalyError`
-    naming the op (and, for backward, the line of user code that ran its forward). Slow: for debugging."""
-    global _anomaly
-    prev = _anomaly
-    _anomaly = True
-    try:
-        yield
-    finally:
-        _anomaly = prev
-
-
-def _all_finite(a):
-    xp = _backend.namespace(a)
-    if not _backend.dtype_of(a).is_floating:
-        return True
-    return bool(xp.all(xp.isfinite(a)))
-
-
-# Where an op was called from, for the messages: tinygen's own frames are recognised by the package's real
-# location (a clone of the repository in a folder named "tinygen" holds user code too). The engine's frames
-# are skipped; the first frame outside the package is the user's line. When a tinygen driver (the training
-# loop, the CLI, the metrics) ran the op, frames further out only launched it (bin/tinygen, runpy, pytest):
-# then the line that matters is the innermost one in tinygen/models/, e.g. models/vae.py in reparameterize.
-_PKG = os.path.dirname(os.path.realpath(__file__))
-_ENGINE = frozenset(("backend", "tensor.py", "autograd.py", "backprop.py", "ops", "functional.py", "nn",
-                     "optim.py", "creation.py", "gradcheck.py", "_blockwise.py", "_malloc.py", "serialization.py",
-                     "testing", "__init__.py"))
-_kinds = {}   # code filename -> "user", "engine", "model" or "driver"
-
-
-def _frame_kind(filename):
-    kind = _kinds.get(filename)
-    if kind is None:
-        path = os.path.realpath(filename) if not filename.startswith("<") else filename
-        if not path.startswith(_PKG + os.sep):
-            kind = "user"
-        else:
-            top = os.path.relpath(path, _PKG).split(os.sep)[0]
-            kind = "engine" if top in _ENGINE else "model" if top == "models" else "driver"
-        _kinds[filename] = kind
-    return kind
-
-
-def _user_trace():
-    """The frame that called the op: the user's line, else (under a tinygen driver) the model's line."""
-    frame, model = sys._getframe(1), None
-    while frame is not None:
-        kind = _frame_kind(frame.f_code.co_filename)
-        if kind == "user":
-            break
-        if kind == "driver":
-            frame = model or frame
-            break
-        if kind == "model" and model is None:
-            model = frame
-        frame = frame.f_back
-    frame = frame or model
-    if frame is None:
-        return None
-    return traceback.FrameSummary(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
-                                  lookup_line=False)
-
-
-def _at(where):
-    """``file:line in function`` of a frame summary (module-level code: ``file:line``)."""
-    name = "" if where.name.startswith("<") else f" in {where.name}"
-    return f"{where.filename}:{where.lineno}{name}"
-
-
-def _check_forward(cls, datas, out):
-    if _all_finite(out):
-        return
-    bad_in = [i for i, d in enumerate(datas) if hasattr(d, "dtype") and not _all_finite(d)]
-    node = _backward_of
-    if node is not None and not bad_in:  # an op inside some node's backward: blame that node's backward
-        where = getattr(node, "trace", None)
-        loc = f"; its forward ran at {_at(where)}" if where else ""
-        raise AnomalyError(f"{node.name}: backward produced NaN/inf (in its {cls.name}){loc}")
-    where = _user_trace()
-    loc = f" (called at {_at(where)})" if where else ""
-    if bad_in:
-        raise AnomalyError(f"{cls.name}: forward output contains NaN/inf; its input(s) {bad_in} already did{loc}")
-    raise AnomalyError(f"{cls.name}: forward produced NaN/inf from finite inputs{loc}")
-
-
-def _anomalous_backward(node, g):
-    global _backward_of
-    prev, _backward_of = _backward_of, node
-    try:
-        out = node.backward(g)
-    finally:
-        _backward_of = prev
-    _check_backward(node, out if isinstance(out, (tuple, list)) else (out,))
-    return out
-
-
-def _check_backward(node, grads):
-    for i, g in enumerate(grads):
-        if g is not None and not _all_finite(g.data):
-            where = getattr(node, "trace", None)
-            loc = f"; its forward ran at {_at(where)}" if where else ""
-            raise AnomalyError(f"{node.name}: backward produced NaN/inf in the gradient of input {i}{loc}")
 
 
 # The graph walk lives in backprop.py; its entry points are part of this module's API.

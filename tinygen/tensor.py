@@ -1,14 +1,16 @@
 """The Tensor: an array (``data``), its gradient (``grad``) and the node of the graph that made it.
 
 Arithmetic on Tensors calls the primitive ops in :mod:`tinygen.ops`; each op records itself as the output's
-node when gradients are wanted. ``backward()`` then walks those nodes (see :mod:`tinygen.autograd`).
+node when gradients are wanted. ``backward()`` then walks those nodes (see :mod:`tinygen.backprop`).
 """
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np  # host-side only: printing (repr) and numpy()
 
+from . import _modes
 from . import backend as _backend
 
 __all__ = ["Tensor", "ShapeError"]
@@ -178,7 +180,7 @@ class Tensor:
         ``grad`` is needed when self is not a single number: the gradient of the final loss w.r.t. self.
         The graph's saved arrays are freed afterwards unless ``retain_graph=True``.
         """
-        _autograd.backward(self, None if grad is None else [grad], retain_graph=retain_graph,
+        _backprop.backward(self, None if grad is None else [grad], retain_graph=retain_graph,
                            create_graph=create_graph)
 
     def register_hook(self, fn):
@@ -200,7 +202,6 @@ class Tensor:
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep theirs)."""
         if self._node is not None:
-            import weakref
             self._node.retain_ref = weakref.ref(self)
         elif not self.requires_grad:
             raise RuntimeError("cannot retain_grad on a tensor that does not require grad")
@@ -244,7 +245,7 @@ class Tensor:
     def __getitem__(self, index): return _ops.getitem(self, index)
 
     def __setitem__(self, index, value):
-        if self.requires_grad and _autograd.is_grad_enabled():
+        if self.requires_grad and _modes.grad_enabled:
             raise RuntimeError("in-place assignment into a tensor that requires grad would corrupt its "
                                "gradient; do it under tinygen.no_grad() or build a new tensor")
         _ops.setitem_(self, index, value)
@@ -325,5 +326,5 @@ class _HookHandle:
 
 
 # The ops and the graph walk import Tensor; they are bound here, after the class exists.
-from . import autograd as _autograd  # noqa: E402
+from . import backprop as _backprop  # noqa: E402
 from . import ops as _ops  # noqa: E402
