@@ -19,7 +19,7 @@ Generated from the docstrings in `tinygen/ops/` by `python docs/make_gradients.p
 Conventions. `L` is the final (scalar) loss; `gy = dL/dy` is what reaches an op's output during backward, and
 each op returns `dL/dx = gy * dy/dx` (elementwise ops) or the matching vector-Jacobian product. Binary ops
 broadcast like NumPy; their backward then sums each gradient over the axes that were broadcast, back to the
-input's shape (`unbroadcast` in `tinygen/ops/_util.py`). Reductions spread `gy` back over the reduced axes.
+input's shape (`unbroadcast` in `tinygen/ops/shape.py`). Reductions spread `gy` back over the reduced axes.
 Every backward is written with tinygen ops itself, so `create_graph=True` differentiates it again (second
 derivatives: `gradgradcheck`, WGAN-GP). `tinygen gradcheck` checks every op below against finite differences.
 """

@@ -361,7 +361,7 @@ def test_gradcheck_catches_a_conv_transpose2d_weight_gradient_in_the_wrong_layou
     def bad_backward(self, gy):
         x, w = self.saved_tensors
         stride, padding, dilation = self.opts
-        gx = Conv2d.apply(gy, w, stride=stride, padding=padding, dilation=dilation, out_size=tuple(x.shape[2:]))
+        gx = Conv2d.apply(gy, w, stride=stride, padding=padding, dilation=dilation, _out_size=tuple(x.shape[2:]))
         gw = Conv2dWeight.apply(gy, x, kernel_size=tuple(w.shape[2:]), stride=stride, padding=padding,
                                 dilation=dilation)
         # conv2d's (out, in) layout mixed up with conv_transpose2d's (in, out): same shape when C_in == C_out

@@ -1,4 +1,4 @@
-"""Helpers shared by the ops: gradient un-broadcasting and axis normalisation.
+"""Helpers shared by the ops: axis normalisation, and the protocol of the gradient checks' input drawer.
 
 The ``sample(draw)`` protocol of every op (what the gradient checks call) uses a *drawer* with these
 methods; :mod:`tinygen.gradcheck` implements it with a NumPy generator, :mod:`tinygen.testing` with
@@ -41,26 +41,3 @@ def normalize_axes(axis, ndim, op):
 def keepdims_shape(shape, axes):
     """``shape`` with the reduced ``axes`` kept as size 1."""
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
-
-
-def unbroadcast(g, shape):
-    """Sum gradient ``g`` down to ``shape``: the adjoint of broadcasting ``shape`` to ``g.shape``.
-
-    Broadcasting copies an input along new leading axes and along its size-1 axes; each copy contributed to
-    the loss, so the input's gradient is the sum of the copies' gradients.
-    """
-    gshape = g.data.shape
-    if gshape == shape:
-        return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
-    if axes:
-        g = _reduce.Sum.apply(g, axis=axes, keepdims=True)
-    if g.data.shape != shape:
-        g = _shape.Reshape.apply(g, shape=tuple(shape))
-    return g
-
-
-# imported last: reduce and shape import this module's helpers themselves
-from . import reduce as _reduce  # noqa: E402
-from . import shape as _shape  # noqa: E402

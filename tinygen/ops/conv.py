@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import operator
 
-from .. import autograd as _autograd
 from .. import backend as _backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -190,30 +189,28 @@ def _conv2d_weight(xp, x, gy, kernel, stride, padding, dilation, cols=None, gym=
     return xp.reshape(gw, (o, c) + tuple(kernel))
 
 
-def _bias_grad(gy, gym=None):
-    """sum(gy, (0, 2, 3)). First order (nothing records the backward): row sums of gy's (O, OH*OW*N) matrix,
-    contiguous when gy has these ops' layout (the NCHW reduction strides over memory: ~7x slower for the
-    DCGAN's maps); with create_graph the Tensor op, so that it is differentiated again."""
-    if _autograd.is_grad_enabled():
-        return _reduce.sum(gy, (0, 2, 3))
-    xp = _backend.namespace(gy.data)
-    return Tensor(xp.sum(_matrix(xp, gy.data) if gym is None else gym, axis=1))
-
-
 # ---------------------------------------------------------------------------------------------------------
 # The primitives
 # ---------------------------------------------------------------------------------------------------------
 class _ConvBase(Function):
+    """What the three primitives share. Their keyword arguments that start with ``_`` are internal: one
+    primitive's backward hands another the matrices it already has (``_cols``: x's im2col matrix,
+    ``_x_matrix`` / ``_gy_matrix``: an NCHW array as the (C, H*W*N) matrix; ``_out_size``: see Conv2d).
+    The matrices a forward computed for its own backward are kept with ``cache_for_backward``."""
+
     register = False
 
     def shape_error(self, datas, kwargs, err):
         return f"{self.name}: {err}"
 
-    cols = x_matrix = None   # arrays forward keeps for backward (see Conv2d, ConvTranspose2d)
-
-    def free(self):
-        super().free()
-        self.cols = self.x_matrix = None
+    def _bias_grad(self, gy, gym=None):
+        """sum(gy, (0, 2, 3)). First order: row sums of gy's (O, OH*OW*N) matrix, contiguous when gy has these
+        ops' layout (the NCHW reduction strides over memory: ~7x slower for the DCGAN's maps); when the
+        backward is recorded, the Tensor op, so that it is differentiated again."""
+        if self.recording_backward:
+            return _reduce.sum(gy, (0, 2, 3))
+        xp = _backend.namespace(gy.data)
+        return Tensor(xp.sum(_matrix(xp, gy.data) if gym is None else gym, axis=1))
 
 
 class Conv2d(_ConvBase):
@@ -223,14 +220,14 @@ class Conv2d(_ConvBase):
     dL/dw = conv2d_weight(x, dL/dy)     = sum_{n,i,j} dL/dy[n, o, i, j] x~[n, c, i*s + u*d, j*s + v*d]
     dL/db = sum_{n,i,j} dL/dy[n, o, i, j]
 
-    x (N, C, H, W), w (O, C, kh, kw), b (O,) optional. ``out_size`` (internal): compute only the first
+    x (N, C, H, W), w (O, C, kh, kw), b (O,) optional. ``_out_size`` (internal): compute only the first
     (OH, OW) outputs (the adjoint of a conv_transpose2d whose output_padding is >= its stride).
-    ``cols`` (internal): x's im2col matrix if the caller already has it; forward keeps it for the weight
+    ``_cols`` (internal): x's im2col matrix if the caller already has it; forward caches it for the weight
     gradient (the one im2col of x serves both)."""
 
     name = "conv2d"
 
-    def forward(self, x, w, b=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), out_size=None, cols=None):
+    def forward(self, x, w, b=None, *, stride=(1, 1), padding=(0, 0), dilation=(1, 1), _out_size=None, _cols=None):
         _check_4d(self.name, "input", x, "(N, C, H, W)")
         _check_4d(self.name, "weight", w, "(out_channels, in_channels, kh, kw)")
         if x.shape[1] != w.shape[1]:
@@ -243,13 +240,14 @@ class Conv2d(_ConvBase):
             (kh, kw), (h, wd) = kernel, _hw(x)
             raise ValueError(f"the kernel ({kh}x{kw}, dilation {_fmt(dilation)}) is larger than the padded input "
                              f"({h + 2 * padding[0]}x{wd + 2 * padding[1]})")
-        if out_size is None:
-            out_size = natural
-        elif not all(1 <= o <= m for o, m in zip(out_size, natural)):
-            raise ValueError(f"out_size {tuple(out_size)} is not between (1, 1) and {natural}")
+        if _out_size is None:
+            _out_size = natural
+        elif not all(1 <= o <= m for o, m in zip(_out_size, natural)):
+            raise ValueError(f"out_size {tuple(_out_size)} is not between (1, 1) and {natural}")
         self.opts = (stride, padding, dilation)
-        y, self.cols = _conv2d(self.xp, x, w, b, stride, padding, dilation, tuple(out_size), cols)
+        y, cols = _conv2d(self.xp, x, w, b, stride, padding, dilation, tuple(_out_size), _cols)
         self.save_for_backward(x, w)
+        self.cache_for_backward(cols=cols)
         return y
 
     def backward(self, gy):
@@ -262,13 +260,13 @@ class Conv2d(_ConvBase):
         if need[0]:
             op = _adjoint_output_padding(x.shape[2:], gy.shape[2:], w.shape[2:], stride, padding, dilation)
             gx = ConvTranspose2d.apply(gy, w, stride=stride, padding=padding, output_padding=op, dilation=dilation,
-                                       x_matrix=gym)
+                                       _x_matrix=gym)
+        cols = self.cache.pop("cols", None)        # used once: a second backward (retain_graph) makes it again
         if need[1]:
             gw = Conv2dWeight.apply(x, gy, kernel_size=tuple(w.shape[2:]), stride=stride, padding=padding,
-                                    dilation=dilation, cols=self.cols, gy_matrix=gym)
+                                    dilation=dilation, _cols=cols, _gy_matrix=gym)
         if need[2]:
-            gb = _bias_grad(gy, gym)
-        self.cols = None
+            gb = self._bias_grad(gy, gym)
         return gx, gw, gb
 
     @staticmethod
@@ -282,7 +280,7 @@ class Conv2d(_ConvBase):
         natural = tuple(conv2d_output_size(hw[a], k[a], s[a], p[a], d[a]) for a in range(2))
         if draw.integer(0, 3) == 0:  # the internal "first OH x OW outputs only" form
             out = tuple(draw.integer(1, m) for m in natural)
-            return arrays, lambda *t: Conv2d.apply(*t, stride=s, padding=p, dilation=d, out_size=out)
+            return arrays, lambda *t: Conv2d.apply(*t, stride=s, padding=p, dilation=d, _out_size=out)
         return arrays, lambda *t: conv2d(*t, stride=s, padding=p, dilation=d)
 
 
@@ -294,13 +292,13 @@ class ConvTranspose2d(_ConvBase):
     dL/db = sum_{n,i,j} dL/dy[n, o, i, j]
 
     x (N, C_in, H, W), w (C_in, C_out, kh, kw), b (C_out,) optional;
-    H_out = (H - 1)s - 2p + d(k - 1) + output_padding + 1. ``x_matrix`` (internal): x as the (C_in, H*W*N)
-    matrix if the caller already has it; forward keeps it for the weight gradient."""
+    H_out = (H - 1)s - 2p + d(k - 1) + output_padding + 1. ``_x_matrix`` (internal): x as the (C_in, H*W*N)
+    matrix if the caller already has it; forward caches it for the weight gradient."""
 
     name = "conv_transpose2d"
 
     def forward(self, x, w, b=None, *, stride=(1, 1), padding=(0, 0), output_padding=(0, 0), dilation=(1, 1),
-                x_matrix=None):
+                _x_matrix=None):
         _check_4d(self.name, "input", x, "(N, C_in, H, W)")
         _check_4d(self.name, "weight", w, "(in_channels, out_channels, kh, kw)")
         if x.shape[1] != w.shape[0]:
@@ -316,7 +314,8 @@ class ConvTranspose2d(_ConvBase):
                              f"{out[0] + 2 * padding[0]}x{out[1] + 2 * padding[1]} result")
         self.opts = (stride, padding, dilation)
         self.save_for_backward(x, w)
-        y, self.x_matrix = _conv_transpose2d(self.xp, x, w, b, stride, padding, output_padding, dilation, x_matrix)
+        y, xm = _conv_transpose2d(self.xp, x, w, b, stride, padding, output_padding, dilation, _x_matrix)
+        self.cache_for_backward(x_matrix=xm)
         return y
 
     def backward(self, gy):
@@ -329,13 +328,13 @@ class ConvTranspose2d(_ConvBase):
         cols = _im2col(_backend.namespace(gy.data), gy.data, kernel, stride, padding, dilation, out) \
             if need[0] and need[1] else None
         if need[0]:
-            gx = Conv2d.apply(gy, w, stride=stride, padding=padding, dilation=dilation, out_size=out, cols=cols)
+            gx = Conv2d.apply(gy, w, stride=stride, padding=padding, dilation=dilation, _out_size=out, _cols=cols)
+        xm = self.cache.pop("x_matrix", None)      # used once: a second backward (retain_graph) makes it again
         if need[1]:
             gw = Conv2dWeight.apply(gy, x, kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
-                                    cols=cols, gy_matrix=self.x_matrix)
+                                    _cols=cols, _gy_matrix=xm)
         if need[2]:
-            gb = _bias_grad(gy)
-        self.x_matrix = None
+            gb = self._bias_grad(gy)
         return gx, gw, gb
 
     @staticmethod
@@ -359,13 +358,13 @@ class Conv2dWeight(_ConvBase):
     d/dx = conv_transpose2d(gy, ggw),   d/dgy = conv2d(x, ggw)
 
     x (N, C, H, W), gy (N, O, OH, OW) with OH x OW at most conv2d's output size (the first windows are used);
-    ``kernel_size`` (kh, kw) is needed because the sizes do not determine it. ``cols``, ``gy_matrix``
+    ``kernel_size`` (kh, kw) is needed because the sizes do not determine it. ``_cols``, ``_gy_matrix``
     (internal): x's im2col matrix and gy as the (O, OH*OW*N) matrix, if the caller already has them."""
 
     name = "conv2d_weight"
 
-    def forward(self, x, gy, *, kernel_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1), cols=None,
-                gy_matrix=None):
+    def forward(self, x, gy, *, kernel_size, stride=(1, 1), padding=(0, 0), dilation=(1, 1), _cols=None,
+                _gy_matrix=None):
         _check_4d(self.name, "input", x, "(N, C, H, W)")
         _check_4d(self.name, "output gradient", gy, "(N, O, OH, OW)")
         if x.shape[0] != gy.shape[0]:
@@ -376,7 +375,7 @@ class Conv2dWeight(_ConvBase):
                              f"kernel on input {tuple(x.shape)} (the convolution's output is {natural})")
         self.opts = (tuple(kernel_size), stride, padding, dilation)
         self.save_for_backward(x, gy)
-        return _conv2d_weight(self.xp, x, gy, tuple(kernel_size), stride, padding, dilation, cols, gy_matrix)
+        return _conv2d_weight(self.xp, x, gy, tuple(kernel_size), stride, padding, dilation, _cols, _gy_matrix)
 
     def backward(self, ggw):
         x, gy = self.saved_tensors
@@ -387,7 +386,8 @@ class Conv2dWeight(_ConvBase):
             op = _adjoint_output_padding(x.shape[2:], gy.shape[2:], kernel, stride, padding, dilation)
             gx = ConvTranspose2d.apply(gy, ggw, stride=stride, padding=padding, output_padding=op, dilation=dilation)
         if ngy:
-            ggy = Conv2d.apply(x, ggw, stride=stride, padding=padding, dilation=dilation, out_size=tuple(gy.shape[2:]))
+            ggy = Conv2d.apply(x, ggw, stride=stride, padding=padding, dilation=dilation,
+                               _out_size=tuple(gy.shape[2:]))
         return gx, ggy
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Elementwise ops: arithmetic, exp/log/sqrt/abs, clip, maximum/minimum, where, dtype casts and copies.
 
 Binary ops broadcast like NumPy; their backward sums each gradient back to its input's shape
-(:func:`~tinygen.ops._util.unbroadcast`). Inputs may be Tensors or plain Python numbers (which get no
+(:func:`~tinygen.ops.shape.unbroadcast`). Inputs may be Tensors or plain Python numbers (which get no
 gradient). Every backward is written with tinygen ops, so it can itself be differentiated.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import operator as _operator
 from .. import backend as _backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import unbroadcast
+from .shape import unbroadcast
 
 
 # ---------------------------------------------------------------------------------------------------------

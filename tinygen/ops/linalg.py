@@ -1,12 +1,11 @@
 """Matrix products: ``matmul`` (NumPy semantics: batched, broadcast, 1-D promotion) and the fused ``linear``."""
 from __future__ import annotations
 
-from .. import autograd as _autograd
 from ..autograd import Function
 from ..tensor import Tensor
 from . import reduce as _reduce
 from . import shape as _shape
-from ._util import unbroadcast
+from .shape import unbroadcast
 
 
 class MatMul(Function):
@@ -90,7 +89,7 @@ class Linear(Function):
         x, w = self.saved_tensors
         nx, nw, nb = (self.needs_input_grad + [False])[:3]
         out_f = w.shape[0]
-        if not _autograd.is_grad_enabled():
+        if not self.recording_backward:
             # The usual, first-order backward (nothing records it): the same three products on the arrays.
             # The Tensor version below would record them as four ops (matmul, transpose, matmul, sum),
             # whose bookkeeping is a third of a small MLP's step. create_graph=True takes the Tensor version.

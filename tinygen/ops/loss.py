@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-from .. import autograd as _autograd
 from ..autograd import Function
 from ..tensor import Tensor
 from . import activation as _activation
@@ -63,7 +62,6 @@ class BinaryCrossEntropyWithLogits(Function):
         sp -= c
         loss = xp.maximum(z, 0.0) - z * y
         loss += sp
-        self.s = None
         if self.recording:
             # sigmoid(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0, kept for the first-order backward. The
             # choice is made arithmetically with m = [z >= 0] in {0, 1}: r (e + m (1 - e)), no where(), which
@@ -72,7 +70,7 @@ class BinaryCrossEntropyWithLogits(Function):
             m *= 1.0 - e
             m += e
             m *= r
-            self.s = m
+            self.cache_for_backward(s=m)
         self.save_for_backward(z, y)
         if reduction == "none":
             return loss
@@ -85,16 +83,12 @@ class BinaryCrossEntropyWithLogits(Function):
             gy = gy * (1.0 / (self.n or 1)) if self.reduction == "mean" else gy
         gz = gydy = None
         if nz:
-            # recording (create_graph=True): sigmoid as an op, so that d(s)/dz = s (1 - s) reaches the graph
-            s = _activation.sigmoid(z) if _autograd.is_grad_enabled() or self.s is None else Tensor(self.s)
+            # recorded (create_graph=True): sigmoid as an op, so that d(s)/dz = s (1 - s) reaches the graph
+            s = _activation.sigmoid(z) if self.recording_backward else Tensor(self.cache["s"])
             gz = gy * (s - y)
         if ny:
             gydy = gy * -z
         return gz, gydy
-
-    def free(self):
-        super().free()
-        self.s = None
 
     @staticmethod
     def sample(draw):

@@ -1,30 +1,16 @@
 """Reductions over axes: sum, mean, max, min, var, logsumexp (``axis``: None, an int or a tuple; ``keepdims``).
 
 The backward of a reduction spreads the output gradient back over the reduced axes: it reshapes ``gy`` to
-the kept-dims shape and broadcasts it to the input's shape (:func:`_spread`).
+the kept-dims shape and broadcasts it to the input's shape (:meth:`Reduction.spread`).
 """
 from __future__ import annotations
 
 import math
 
-from .. import autograd as _autograd
 from ..autograd import Function
 from ..tensor import Tensor
 from . import shape as _shape
 from ._util import keepdims_shape, normalize_axes
-
-
-def _spread(g, in_shape, axes):
-    """``g`` (the gradient of a reduction's output) broadcast back over the reduced ``axes``."""
-    kshape = keepdims_shape(in_shape, axes)
-    if not _autograd.is_grad_enabled():   # nothing records this backward: the same view, without two ops
-        xp = g.xp
-        return Tensor(xp.broadcast_to(xp.reshape(g.data, kshape), tuple(in_shape)))
-    if g.data.shape != kshape:
-        g = _shape.Reshape.apply(g, shape=kshape)
-    if kshape != tuple(in_shape):
-        g = _shape.BroadcastTo.apply(g, shape=tuple(in_shape))
-    return g
 
 
 def _reduce_sample(draw, fn, kind="real"):
@@ -37,7 +23,26 @@ def _reduce_sample(draw, fn, kind="real"):
     return [draw.array(shp, kind)], lambda t: fn(t, axis, keepdims)
 
 
-class Sum(Function):
+class Reduction(Function):
+    """A reduction over ``self.axes`` (set by forward) of its first input: what their backward passes share."""
+
+    register = False
+
+    def spread(self, g):
+        """``g`` (shaped like the output) broadcast back over the reduced axes, to the input's shape."""
+        in_shape = tuple(self.in_shapes[0])
+        kshape = keepdims_shape(in_shape, self.axes)
+        if not self.recording_backward:       # the same view, without the two ops' bookkeeping
+            xp = g.xp
+            return Tensor(xp.broadcast_to(xp.reshape(g.data, kshape), in_shape))
+        if g.data.shape != kshape:
+            g = _shape.Reshape.apply(g, shape=kshape)
+        if kshape != in_shape:
+            g = _shape.BroadcastTo.apply(g, shape=in_shape)
+        return g
+
+
+class Sum(Reduction):
     """y = sum_i x_i (over the axes)            dy/dx_i = 1"""
 
     def forward(self, x, *, axis=None, keepdims=False):
@@ -45,14 +50,14 @@ class Sum(Function):
         return self.xp.asarray(self.xp.sum(x, axis=self.axes, keepdims=keepdims))
 
     def backward(self, gy):
-        return _spread(gy, self.in_shapes[0], self.axes)
+        return self.spread(gy)
 
     @staticmethod
     def sample(draw):
         return _reduce_sample(draw, sum)
 
 
-class Mean(Function):
+class Mean(Reduction):
     """y = (1/n) sum_i x_i                      dy/dx_i = 1/n"""
 
     def forward(self, x, *, axis=None, keepdims=False):
@@ -61,14 +66,14 @@ class Mean(Function):
         return self.xp.asarray(self.xp.mean(x, axis=self.axes, keepdims=keepdims))
 
     def backward(self, gy):
-        return _spread(gy * (1.0 / (self.n or 1)), self.in_shapes[0], self.axes)
+        return self.spread(gy * (1.0 / (self.n or 1)))
 
     @staticmethod
     def sample(draw):
         return _reduce_sample(draw, mean)
 
 
-class Max(Function):
+class Max(Reduction):
     """y = max_i x_i        dy/dx_i = [x_i = y] / (number of maxima)   (ties share the gradient)"""
 
     _reduce = "max"
@@ -87,7 +92,7 @@ class Max(Function):
 
     def backward(self, gy):
         (w,) = self.saved_tensors
-        return _spread(gy, self.in_shapes[0], self.axes) * w
+        return self.spread(gy) * w
 
     @staticmethod
     def sample(draw):
@@ -104,7 +109,7 @@ class Min(Max):
         return _reduce_sample(draw, min, "distinct")
 
 
-class Var(Function):
+class Var(Reduction):
     """y = sum_i (x_i - m)^2 / (n - c),  m the mean       dy/dx_i = 2 (x_i - m) / (n - c)
 
     ``c`` is ``correction``: 1 (the default, as in PyTorch) gives the unbiased estimate, 0 the biased one.
@@ -122,7 +127,7 @@ class Var(Function):
         (x,) = self.saved_tensors
         d = x - Mean.apply(x, axis=self.axes, keepdims=True)
         dof = self.n - self.correction     # no degrees of freedom (one value, correction 1): NaN, like PyTorch
-        return _spread(gy, self.in_shapes[0], self.axes) * d * (2.0 / dof if dof > 0 else math.nan)
+        return self.spread(gy) * d * (2.0 / dof if dof > 0 else math.nan)
 
     @staticmethod
     def sample(draw):
@@ -132,7 +137,7 @@ class Var(Function):
         return [draw.array(shp)], lambda t: var(t, axis, keepdims, c)
 
 
-class LogSumExp(Function):
+class LogSumExp(Reduction):
     """y = log sum_i exp(x_i)   (computed as m + log sum exp(x_i - m), m = max x)    dy/dx_i = exp(x_i - y)"""
 
     name = "logsumexp"
@@ -150,9 +155,7 @@ class LogSumExp(Function):
 
     def backward(self, gy):
         x, y = self.saved_tensors
-        shape = self.in_shapes[0]
-        yk = _spread(y, shape, self.axes)
-        return _spread(gy, shape, self.axes) * (x - yk).exp()
+        return self.spread(gy) * (x - self.spread(y)).exp()
 
     @staticmethod
     def sample(draw):

@@ -10,7 +10,7 @@ import math
 from ..autograd import Function
 from ..tensor import ShapeError
 from . import indexing as _indexing
-from ._util import unbroadcast
+from . import reduce as _reduce      # (reduce imports this module too: Sum and BroadcastTo are adjoints)
 
 
 class Reshape(Function):
@@ -61,6 +61,25 @@ class Permute(Function):
             j = draw.integer(0, i)
             axes[i], axes[j] = axes[j], axes[i]
         return [draw.array(shp)], lambda t: permute(t, tuple(axes))
+
+
+def unbroadcast(g, shape):
+    """Sum gradient ``g`` down to ``shape``: the adjoint of broadcasting ``shape`` to ``g.shape``.
+
+    Broadcasting copies an input along new leading axes and along its size-1 axes; each copy contributed to
+    the loss, so the input's gradient is the sum of the copies' gradients. (Every binary op's backward
+    reduces its input gradients with it.)
+    """
+    gshape = g.data.shape
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    if axes:
+        g = _reduce.Sum.apply(g, axis=axes, keepdims=True)
+    if g.data.shape != shape:
+        g = Reshape.apply(g, shape=tuple(shape))
+    return g
 
 
 class BroadcastTo(Function):
