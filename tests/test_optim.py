@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygen as tg
-from tinygen import _blockwise, _threads, optim
+from tinygen import optim
 from tinygen.backend import to_numpy
 from tinygen.serialization import load, save
 
@@ -179,12 +179,6 @@ def test_params_without_grad_are_skipped(backend):
     assert np.array_equal(to_numpy(b.data), before) and b not in opt.state and opt.state[a]["step"] == 1
 
 
-def threads_(monkeypatch, n):
-    """tinygen's thread count fixed at ``n`` for the optimizers' blocks (the BLAS pool left alone)."""
-    monkeypatch.setattr(_threads, "_fixed", n)
-    monkeypatch.setattr(_threads, "_current", n)
-
-
 @pytest.mark.parametrize("cls, kw", [(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
                                      (optim.RMSprop, dict(centered=True, momentum=0.5, weight_decay=0.1)),
                                      (optim.Adam, dict(amsgrad=True, weight_decay=0.1)), (optim.AdamW, {})])
@@ -198,39 +192,6 @@ def test_float32_stays_float32(cls, kw, backend):
     want = run(cls, {"lr": 0.01, **kw}, params64, [[g.astype("float64") for g in s] for s in grads])[0]
     for p, w in zip(got, want):
         np.testing.assert_allclose(p, w, rtol=1e-4, atol=1e-6)
-
-
-@pytest.mark.parametrize("cls, kw", [(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-                                     (optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.3, maximize=True)),
-                                     (optim.RMSprop, dict(lr=0.01, centered=True, momentum=0.5, eps=0.1)),
-                                     (optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.1, eps=0.1)),
-                                     (optim.Adam, dict(lr=0.01, betas=(0.0, 0.9)))])
-def test_large_params_updated_block_by_block_give_the_same_numbers(cls, kw, backend, monkeypatch):
-    params, grads = problem(shapes=[(300, 500), (7, 100, 200), (150000,)], dtype="float32")
-    threads_(monkeypatch, 3)           # blocks shared by three threads
-    threaded = run(cls, kw, params, grads)[0]
-    threads_(monkeypatch, 2)
-    monkeypatch.setattr(_blockwise, "BLOCK", 1000)       # many small blocks, two threads
-    blocked = run(cls, kw, params, grads)[0]
-    threads_(monkeypatch, 1)           # one thread: whole arrays
-    whole = run(cls, kw, params, grads)[0]
-    for a, b, c in zip(threaded, blocked, whole):
-        assert np.array_equal(a, b) and np.array_equal(b, c)
-
-
-@pytest.mark.parametrize("threads", [1, 2, 3, 4])
-def test_blocks_are_equal_shares_and_cover_every_row(threads, monkeypatch):
-    threads_(monkeypatch, threads)
-    a = np.arange(1000 * 300, dtype=np.float32).reshape(1000, 300)
-    blks = [b for b, in _blockwise.blocks(a)]
-    if threads == 1:
-        assert len(blks) == 1 and blks[0] is a
-        return
-    assert len(blks) % threads == 0 and max(b.size for b in blks) <= _blockwise.BLOCK * 1.01
-    assert np.array_equal(np.concatenate(blks), a) and all(np.shares_memory(b, a) for b in blks)
-    shares = _blockwise._shares([(b,) for b in blks] + [(np.zeros(7),)], threads)
-    loads = [sum(it[0].size for it in s) for s in shares]
-    assert max(loads) - min(loads) <= max(b.size for b in blks)
 
 
 def test_weight_clip_of_a_large_parameter_in_place():

@@ -1,15 +1,16 @@
-"""How many threads tinygen's CPU work uses: NumPy's BLAS pool (through threadpoolctl) and the optimizers' blocks.
+"""How many threads tinygen's CPU work uses: NumPy's BLAS pool (through threadpoolctl).
 
 Why a policy at all: a multi-threaded GEMM waits for its slowest thread. On an idle machine two threads make
 a DCGAN step ~1.5x faster; on a machine whose cores are busy with other processes, each thread of each GEMM
 waits for the scheduler to give it a core, and a step became 11-43x SLOWER than on one thread (issue 14:
 67 s against 5.9 s for `tinygen train wgan-gp --steps 1000` with load 4 on 2 cores).
 
-So by default ("auto") the thread count follows the machine: every ``PROBE_EVERY`` seconds (checked when an
-optimizer steps, so once per training step at most) it counts the runnable threads of OTHER processes (the
-kernel's count of runnable threads from ``/proc/loadavg`` minus this process's own runnable threads) and uses
-the cores left over, at least one: ``max(1, cores - others)``, the median of the last three probes so that a
-passing process does not flip it. Idle: every core; beside two CPU-bound processes on two cores: one.
+So by default ("auto") the thread count follows the machine: :func:`adapt`, called from one place,
+``Optimizer.step`` (so once per training step), looks every ``PROBE_EVERY`` seconds at the runnable threads
+of OTHER processes (the kernel's count of runnable threads from ``/proc/loadavg`` minus this process's own
+runnable threads) and uses the cores left over, at least one: ``max(1, cores - others)``, the median of the
+last three probes so that a passing process does not flip it. Idle: every core; beside two CPU-bound
+processes on two cores: one.
 
 :func:`set_num_threads` fixes the count instead (``tinygen train --threads N``); so does the environment
 (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``: the user's choice, left alone). Without
@@ -50,13 +51,13 @@ _PROC = os.path.exists("/proc/loadavg") and os.path.isdir("/proc/self/task")
 
 
 def get_num_threads():
-    """The threads tinygen's CPU work uses now (BLAS and optimizer updates)."""
+    """The threads tinygen's CPU work uses now (the BLAS's)."""
     return _current
 
 
 def set_num_threads(n):
-    """Use ``n`` threads for the BLAS and the optimizers' block-wise updates from now on; ``None`` or
-    ``"auto"``: follow the machine's load (the default; see the module docstring)."""
+    """Use ``n`` threads for the BLAS from now on; ``None`` or ``"auto"``: follow the machine's load (the
+    default; see the module docstring)."""
     global _fixed, _next_probe
     if n is None or n == "auto":
         _fixed, _next_probe = None, 0.0
@@ -79,7 +80,7 @@ def _apply(n):
             from threadpoolctl import ThreadpoolController
             _controller = ThreadpoolController()
         _controller.limit(limits=n, user_api="blas")
-    except ImportError:   # threadpoolctl is a dependency; without it only the optimizers follow the setting
+    except ImportError:   # threadpoolctl is a dependency; without it the BLAS keeps its own count
         pass
 
 

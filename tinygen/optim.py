@@ -10,7 +10,6 @@ Notation for one parameter p with gradient g at step t (t = 1, 2, ...): lr, weig
 """
 from __future__ import annotations
 
-from . import _blockwise as _bw
 from . import _threads
 from . import backend as _backend
 from .autograd import enable_grad, no_grad
@@ -207,8 +206,33 @@ def _copy(v):
     return Tensor(_backend.namespace(v.data).asarray(v.data, copy=True)) if isinstance(v, Tensor) else v
 
 
-# The block-wise, multi-threaded engine of the updates and PyTorch's in-place helpers (lerp_, addcmul_, ...)
-_blocks, _run, _plus, _ema_sq_, _lerp_ = _bw.blocks, _bw.run, _bw.plus, _bw.ema_sq_, _bw.lerp_
+# PyTorch's in-place helpers (add with alpha, addcmul_, lerp_), with its roundings
+def _plus(g, x, a):
+    """g + a x as a new array (PyTorch's ``g.add(x, alpha=a)``)."""
+    t = x * a
+    t += g
+    return t
+
+
+def _ema_sq_(v, g, beta):
+    """v <- β v + (1 - β) g g in place (PyTorch's ``v.mul_(β).addcmul_(g, g, value=1 - β)``)."""
+    t = g * (1.0 - beta)
+    t *= g
+    v *= beta
+    v += t
+
+
+def _lerp_(buf, g, w):
+    """``buf <- buf + w (g - buf)`` in place as PyTorch's ``lerp_`` computes it (``g - (g - buf)(1 - w)`` for
+    w >= 0.5, so that w = 1, e.g. Adam with β1 = 0, gives exactly g)."""
+    if w < 0.5:
+        d = g - buf
+        d *= w
+        buf += d
+    else:                 # g - (g - buf)(1 - w) = g + (buf - g)(1 - w): the same roundings, all in place
+        buf -= g
+        buf *= 1.0 - w
+        buf += g
 
 
 class SGD(Optimizer):
@@ -236,29 +260,20 @@ class SGD(Optimizer):
 
     def _update(self, group):
         lr, mu, wd = float(group["lr"]), float(group["momentum"]), float(group["weight_decay"])
-        damp, nesterov, maximize = float(group["dampening"]), group["nesterov"], group["maximize"]
-
-        def update(p_, g_, b_, first):
-            owned = maximize                   # may g_ be changed in place? (never the user's .grad array)
-            if wd != 0.0:
-                g_, owned = _plus(g_, p_, wd), True
-            if b_ is not None:
-                if first:
-                    b_[...] = g_
-                else:
-                    b_ *= mu
-                    b_ += g_ * (1.0 - damp) if damp != 0.0 else g_
-                g_, owned = (_plus(g_, b_, mu), True) if nesterov else (b_, False)
-            if owned:
-                g_ *= lr
-            p_ -= g_ if owned else g_ * lr
-
-        work = []
+        damp, nesterov = float(group["dampening"]), group["nesterov"]
         for p, g, st in self._with_grads(group):
-            first = mu != 0.0 and "momentum_buffer" not in st
-            buf = _zeros(st, "momentum_buffer", p.data).data if mu != 0.0 else None
-            work += [blk + (first,) for blk in _blocks(p.data, g, buf)]
-        _run(update, work)
+            if wd != 0.0:
+                g = _plus(g, p.data, wd)                    # g <- g + λ p
+            if mu != 0.0:
+                first = "momentum_buffer" not in st
+                b = _zeros(st, "momentum_buffer", p.data).data
+                if first:
+                    b[...] = g                              # b <- g
+                else:
+                    b *= mu                                 # b <- μ b + (1 - dampening) g
+                    b += g * (1.0 - damp) if damp != 0.0 else g
+                g = _plus(g, b, mu) if nesterov else b      # g <- g + μ b, or g <- b
+            p.data -= g * lr                                # p <- p - lr g
 
 
 class RMSprop(Optimizer):
@@ -288,34 +303,29 @@ class RMSprop(Optimizer):
     def _update(self, group):
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         wd, mu, centered = float(group["weight_decay"]), float(group["momentum"]), group["centered"]
-
-        def update(p_, g_, sq, ga, b_, xp):
-            if wd != 0.0:
-                g_ = _plus(g_, p_, wd)
-            _ema_sq_(sq, g_, alpha)
-            if centered:
-                _lerp_(ga, g_, 1.0 - alpha)
-                s = xp.sqrt(sq - ga * ga)
-            else:
-                s = xp.sqrt(sq)
-            s += eps
-            q = g_ / s
-            if b_ is not None:
-                b_ *= mu
-                b_ += q
-                q = b_ * lr
-            else:
-                q *= lr
-            p_ -= q
-
-        work = []
         for p, g, st in self._with_grads(group):
             xp = _backend.namespace(p.data)
             st["step"] = st.get("step", 0) + 1
-            bufs = [_zeros(st, k, p.data).data if on else None for k, on in
-                    (("square_avg", True), ("grad_avg", centered), ("momentum_buffer", mu > 0))]
-            work += [blk + (xp,) for blk in _blocks(p.data, g, *bufs)]
-        _run(update, work)
+            if wd != 0.0:
+                g = _plus(g, p.data, wd)                    # g <- g + λ p
+            v = _zeros(st, "square_avg", p.data).data
+            _ema_sq_(v, g, alpha)                           # v <- α v + (1 - α) g²
+            if centered:
+                m = _zeros(st, "grad_avg", p.data).data
+                _lerp_(m, g, 1.0 - alpha)                   # m̄ <- α m̄ + (1 - α) g
+                s = xp.sqrt(v - m * m)                      # s <- sqrt(v - m̄²) + eps
+            else:
+                s = xp.sqrt(v)                              # s <- sqrt(v) + eps
+            s += eps
+            q = g / s
+            if mu > 0.0:
+                b = _zeros(st, "momentum_buffer", p.data).data
+                b *= mu                                     # b <- μ b + g / s
+                b += q
+                q = b * lr                                  # p <- p - lr b
+            else:
+                q *= lr                                     # p <- p - lr g / s
+            p.data -= q
 
 
 class Adam(Optimizer):
@@ -352,33 +362,26 @@ class Adam(Optimizer):
     def _update(self, group):
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         b1, b2 = (float(b) for b in group["betas"])
-        decoupled = self._decoupled
-
-        def update(p_, g_, m, v, vm, step_size, bc2_sqrt, xp):
-            if wd != 0.0 and decoupled:
-                p_ *= 1.0 - lr * wd
-            elif wd != 0.0:
-                g_ = _plus(g_, p_, wd)
-            _lerp_(m, g_, 1.0 - b1)                        # m <- m + (1 - β1)(g - m)
-            _ema_sq_(v, g_, b2)                            # v <- β2 v + (1 - β2) g g
-            if vm is not None:
-                vm[...] = xp.maximum(vm, v)
-            s = xp.sqrt(v if vm is None else vm)
-            s /= bc2_sqrt
-            s += eps
-            q = m / s
-            q *= step_size
-            p_ -= q
-
-        work = []
         for p, g, st in self._with_grads(group):
             xp = _backend.namespace(p.data)
-            step = st["step"] = st.get("step", 0) + 1
-            consts = (lr / (1.0 - b1 ** step), (1.0 - b2 ** step) ** 0.5, xp)
-            vmax = _zeros(st, "max_exp_avg_sq", p.data).data if group["amsgrad"] else None
-            work += [blk + consts for blk in _blocks(p.data, g, _zeros(st, "exp_avg", p.data).data,
-                                                      _zeros(st, "exp_avg_sq", p.data).data, vmax)]
-        _run(update, work)
+            t = st["step"] = st.get("step", 0) + 1
+            if wd != 0.0 and self._decoupled:
+                p.data *= 1.0 - lr * wd                     # AdamW: p <- p (1 - lr λ)
+            elif wd != 0.0:
+                g = _plus(g, p.data, wd)                    # g <- g + λ p
+            m, v = _zeros(st, "exp_avg", p.data).data, _zeros(st, "exp_avg_sq", p.data).data
+            _lerp_(m, g, 1.0 - b1)                          # m <- β1 m + (1 - β1) g
+            _ema_sq_(v, g, b2)                              # v <- β2 v + (1 - β2) g²
+            if group["amsgrad"]:
+                vmax = _zeros(st, "max_exp_avg_sq", p.data).data
+                vmax[...] = xp.maximum(vmax, v)             # v̄ <- max(v̄, v)
+                v = vmax
+            s = xp.sqrt(v)                                  # s = sqrt(v) / sqrt(1 - β2^t) + eps
+            s /= (1.0 - b2 ** t) ** 0.5
+            s += eps
+            q = m / s
+            q *= lr / (1.0 - b1 ** t)                       # p <- p - (lr / (1 - β1^t)) m / s
+            p.data -= q
 
 
 class AdamW(Adam):
