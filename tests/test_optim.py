@@ -227,12 +227,18 @@ def test_step_records_no_graph_and_runs_the_closure_with_grad_on():
     assert seen == [True] and float(loss) > 0 and a.is_leaf and a.requires_grad and a.grad_fn is None
 
 
-def test_a_zero_d_param_holding_an_immutable_numpy_scalar_is_updated():
-    a = (tg.tensor(2.0) * 1.0).detach().requires_grad_()  # 0-d op results are NumPy scalars, not arrays
+@pytest.mark.parametrize("make", [lambda: (tg.tensor(2.0) * 1.0).detach(), lambda: tg.Tensor(np.float32(2.0))],
+                         ids=["op-result", "numpy-scalar"])
+def test_a_zero_d_param_is_an_array_updated_in_place(make):
+    a = make().requires_grad_()     # NumPy gives scalars for 0-d results; a Tensor holds a 0-d array anyway
+    data = a.data
     opt = optim.SGD([a], lr=0.5)
     a.grad = tg.tensor(1.0)
     opt.step()
-    assert float(a) == 1.5
+    optim.clip_weights_([a], 1.25)
+    optim.clip_grad_norm_([a], 0.5)
+    assert a.data is data and isinstance(data, np.ndarray) and float(a) == 1.25
+    assert isinstance(a.grad.data, np.ndarray) and a.grad.data.shape == () and float(a.grad) == pytest.approx(0.5)
 
 
 def test_gradients_of_the_wrong_shape_or_dtype_are_refused():

@@ -36,6 +36,12 @@ def test_tensor_copies_its_data():
     assert t.numpy()[0] == 1
 
 
+def test_every_tensor_holds_an_array_even_made_from_a_numpy_scalar():
+    for t in (tg.Tensor(np.float64(2.0)), tg.tensor(3.0) * 2.0, tg.tensor(4.0).exp(), tg.tensor(1.0).sum()):
+        assert isinstance(t.data, np.ndarray) and t.data.shape == () and t.data.flags.writeable
+    assert tg.Tensor(np.float64(2.0)).dtype == "float64" and float(tg.Tensor(np.int64(3))) == 3
+
+
 def test_numpy_item_detach_to_T():
     x = tg.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     assert isinstance(x.numpy(), np.ndarray)

@@ -132,8 +132,6 @@ class Optimizer:
             if g.dtype != pd.dtype:
                 raise TypeError(f"{type(self).__name__}: a {_backend.dtype_of(g)} gradient for a "
                                 f"{_backend.dtype_of(pd)} parameter; the dtypes must match")
-            if not hasattr(pd, "__setitem__"):   # an immutable 0-d NumPy scalar (what 0-d ops return)
-                p.data = _backend.namespace(pd).asarray(pd, copy=True)
             yield p, (-g if group.get("maximize") else g), self.state.setdefault(p, {})
 
     def state_dict(self):
@@ -414,11 +412,7 @@ def clip_weights_(params, c):
     c = float(c)
     _check(c >= 0.0, f"clip_weights_: c must be >= 0, got {c}")
     for p in _tensors(params):
-        # whole arrays on one thread: one pass per parameter, where blocks and threads cost more than they save
-        if hasattr(p.data, "__setitem__"):
-            _backend.backend_of(p.data).clip_(p.data, -c, c)
-        else:                            # an immutable 0-d NumPy scalar (what 0-d ops return)
-            p.data = _backend.namespace(p.data).clip(p.data, -c, c)
+        _backend.backend_of(p.data).clip_(p.data, -c, c)
 
 
 @no_grad()
@@ -448,7 +442,7 @@ def _clip_grad_norm(grads, max_norm, norm_type, error_if_nonfinite):
                            f"{float(total)}; pass error_if_nonfinite=False to clip anyway")
     coef = xp.clip(max_norm / (total + 1e-6), None, 1.0)
     for gt in grads:               # new arrays, not in place: .grad arrays may be shared or read-only views
-        gt.data = gt.data * xp.astype(coef, gt.data.dtype)
+        gt.data = xp.asarray(gt.data * xp.astype(coef, gt.data.dtype))    # (NumPy: a 0-d product is a scalar)
     return Tensor(total)
 
 

@@ -35,6 +35,8 @@ class Tensor:
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
             data = data.data
+        elif type(data) in _backend.SCALAR_TYPES:     # a NumPy scalar: every Tensor holds an array
+            data = _backend.as_array(data)
         elif type(data) not in _backend._by_type and not hasattr(data, "__array_namespace__"):
             from .creation import tensor
             data = tensor(data).data

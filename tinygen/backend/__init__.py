@@ -317,8 +317,9 @@ _malloc.tune()  # glibc: reuse freed array memory instead of page-faulting fresh
 _backends = {"cpu": NUMPY}
 _cpu_backend = NUMPY          # what "cpu" computes with (NUMPY, or the strict backend while testing)
 _by_type = {np.ndarray: NUMPY}  # array type -> backend; filled lazily
-# NumPy returns scalars, not 0-d arrays, from some operations on 0-d arrays; Function.apply turns them back
-# into (writable) 0-d arrays so that every Tensor's data is an array
+# NumPy returns scalars, not 0-d arrays, from some operations on 0-d arrays. Every Tensor's data is an array:
+# Function.apply (an op's output) and Tensor() (data given as a NumPy scalar) turn these types into writable
+# 0-d arrays with as_array. backend_of() still knows them (host-side code passes them around).
 SCALAR_TYPES = frozenset((np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
                           np.uint16, np.uint32, np.uint64, np.bool_))
 for _t in SCALAR_TYPES:
