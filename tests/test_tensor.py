@@ -68,6 +68,8 @@ def test_repr():
     assert repr(x) == "tensor([1., 2.], requires_grad=True)"
     assert "grad_fn=<mul>" in repr(x * 2)
     assert "dtype=float64" in repr(tg.zeros(2, dtype="float64"))
+    assert "dtype" not in repr(tg.tensor([1, 2])) and "dtype=int64" in repr(tg.zeros(0, dtype="int64"))
+    assert "dtype=int32" in repr(tg.tensor([1, 2], dtype="int32"))
     assert "..." in repr(tg.zeros(1000))
 
 

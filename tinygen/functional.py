@@ -19,6 +19,7 @@ from . import backend as _backend
 from .autograd import grad as _grad, no_grad
 from .ops import elementwise as _el
 from .ops import activation as _act
+from .ops import conv as _conv
 from .ops.linalg import linear as _linear
 from .ops.loss import binary_cross_entropy_with_logits as _bce_logits
 from .ops.reduce import logsumexp as _logsumexp
@@ -59,27 +60,19 @@ def linear(x, weight, bias=None):
     return _linear(x, weight, bias)
 
 
-def _conv_module():
-    try:
-        from .ops import conv
-    except ImportError as e:  # pragma: no cover - only while tinygen/ops/conv.py is being written
-        raise ImportError(f"tinygen.ops.conv is not available ({e})") from None
-    return conv
-
-
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution (cross-correlation, PyTorch's layout): x (N, C_in, H, W), weight (C_out, C_in, kh, kw),
     bias (C_out,) -> (N, C_out, H_out, W_out), H_out = floor((H + 2 padding - dilation (kh - 1) - 1) / stride) + 1.
     The primitive and its derivatives live in :mod:`tinygen.ops.conv`."""
-    return _conv_module().conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
+    return _conv.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
     """Transposed 2-D convolution (the adjoint of conv2d): x (N, C_in, H, W), weight (C_in, C_out, kh, kw) ->
     (N, C_out, H_out, W_out), H_out = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1.
     The primitive and its derivatives live in :mod:`tinygen.ops.conv`."""
-    return _conv_module().conv_transpose2d(x, weight, bias, stride=stride, padding=padding,
-                                           output_padding=output_padding, dilation=dilation)
+    return _conv.conv_transpose2d(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                                  dilation=dilation)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -218,8 +218,6 @@ class Tensor:
         extra = []
         if self.dtype != "float32" and not (self.dtype == "int64" and a.size):
             extra.append(f"dtype={self.dtype}")
-        elif self.dtype != "float32" and self.dtype != "int64":
-            extra.append(f"dtype={self.dtype}")
         if self.device != "cpu":
             extra.append(f"device='{self.device}'")
         if self._node is not None:

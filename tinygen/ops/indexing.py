@@ -52,53 +52,53 @@ def _mask_mismatch(mask_shape, covered, shape):
             f"(a tensor of shape {tuple(shape)})")
 
 
+def _item(e, be):
+    """One entry of an index as ``_Index`` takes it: an int, slice, None, Ellipsis, integer array or _Mask."""
+    if isinstance(e, Tensor):
+        e = e.data
+    if isinstance(e, (list,)) or (hasattr(e, "shape") and not isinstance(e, (int, slice))):
+        e = be.asarray(e) if isinstance(e, list) else e
+        dt = _backend.dtype_of(e)
+        if dt == "bool":
+            if e.ndim == 0:
+                raise IndexError("a 0-d boolean index is not supported; use a mask with the shape of "
+                                 "the axes it selects")
+            return _Mask(e)
+        if dt.is_floating:
+            raise IndexError("index arrays must hold integers, not floats")
+        return int(e) if e.ndim == 0 else e
+    if isinstance(e, bool):
+        raise IndexError("a bare True/False is not a valid index")
+    if not (e is None or e is Ellipsis or isinstance(e, (int, slice))):
+        try:
+            return operator.index(e)  # NumPy integers; a float such as 1.9 is refused, not truncated
+        except TypeError:
+            raise IndexError(f"only integers, slices, None, '...' and integer or boolean arrays are "
+                             f"valid indices, not {type(e).__name__} ({e!r})") from None
+    return e
+
+
+def _fill(items, shape):
+    """The items with the ellipsis (or the end) replaced by ``:`` for every axis they leave out."""
+    n_ell = sum(e is Ellipsis for e in items)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(e.ndim if isinstance(e, _Mask) else 1 for e in items if e is not None and e is not Ellipsis)
+    if consumed > len(shape):
+        raise IndexError(f"too many indices for a tensor of shape {tuple(shape)}: {consumed} given")
+    fill = [slice(None)] * (len(shape) - consumed)
+    if not n_ell:
+        return items + fill
+    k = next(i for i, e in enumerate(items) if e is Ellipsis)  # not .index(): arrays' == is elementwise
+    return items[:k] + fill + items[k + 1:]
+
+
 class _Index:
     """An index, normalised for one input shape (see the module docstring)."""
 
     def __init__(self, index, shape, be):
-        if not isinstance(index, tuple):
-            index = (index,)
-        xp = be.xp
-        items = []
-        for e in index:
-            if isinstance(e, Tensor):
-                e = e.data
-            if isinstance(e, (list,)) or (hasattr(e, "shape") and not isinstance(e, (int, slice))):
-                e = be.asarray(e) if isinstance(e, list) else e
-                dt = _backend.dtype_of(e)
-                if dt == "bool":
-                    if e.ndim == 0:
-                        raise IndexError("a 0-d boolean index is not supported; use a mask with the shape of "
-                                         "the axes it selects")
-                    items.append(_Mask(e))
-                    continue
-                if dt.is_floating:
-                    raise IndexError("index arrays must hold integers, not floats")
-                if e.ndim == 0:
-                    e = int(e)
-            elif isinstance(e, bool):
-                raise IndexError("a bare True/False is not a valid index")
-            elif not (e is None or e is Ellipsis or isinstance(e, (int, slice))):
-                try:
-                    e = operator.index(e)  # NumPy integers; a float such as 1.9 is refused, not truncated
-                except TypeError:
-                    raise IndexError(f"only integers, slices, None, '...' and integer or boolean arrays are "
-                                     f"valid indices, not {type(e).__name__} ({e!r})") from None
-            items.append(e)
-        n_ell = sum(e is Ellipsis for e in items)
-        if n_ell > 1:
-            raise IndexError("an index can only have a single ellipsis ('...')")
-        consumed = sum(e.ndim if isinstance(e, _Mask) else 1 for e in items if e is not None and e is not Ellipsis)
-        if consumed > len(shape):
-            raise IndexError(f"too many indices for a tensor of shape {tuple(shape)}: {consumed} given")
-        fill = (slice(None),) * (len(shape) - consumed)
-        if n_ell:
-            k = next(i for i, e in enumerate(items) if e is Ellipsis)  # not .index(): arrays' == is elementwise
-            items = items[:k] + list(fill) + items[k + 1:]
-        else:
-            items = items + list(fill)
-        items = _expand_masks(items, shape, xp)
-        has_arrays = any(hasattr(e, "shape") for e in items)
+        items = [_item(e, be) for e in (index if isinstance(index, tuple) else (index,))]
+        items = _expand_masks(_fill(items, shape), shape, be.xp)
         self.items = items
         self.in_shape = tuple(shape)
         # which input axis each index item refers to (None items refer to none)
@@ -107,14 +107,18 @@ class _Index:
             axes.append(None if e is None else axis)
             if e is not None:
                 axis += 1
-        if not has_arrays:
-            self.basic = tuple(items)
-            self.adv = None
-            for e, a in zip(items, axes):
-                if isinstance(e, int) and not -shape[a] <= e < shape[a]:
-                    raise IndexError(f"index {e} is out of bounds for axis {a} with size {shape[a]}")
+        if any(hasattr(e, "shape") for e in items):
+            self._advanced(items, axes, shape, be.xp)
             return
-        # advanced: ints and arrays are the advanced items
+        self.basic = tuple(items)
+        self.adv = None
+        for e, a in zip(items, axes):
+            if isinstance(e, int) and not -shape[a] <= e < shape[a]:
+                raise IndexError(f"index {e} is out of bounds for axis {a} with size {shape[a]}")
+
+    def _advanced(self, items, axes, shape, xp):
+        """With arrays in the index, the ints and arrays are the advanced items: one flat index into their
+        axes merged into one (``self.flat``), the other items a basic index."""
         self.adv_pos = [i for i, e in enumerate(items) if hasattr(e, "shape") or isinstance(e, int)]
         self.basic = tuple(slice(None) if i in self.adv_pos else e for i, e in enumerate(items))
         sizes = [shape[axes[i]] for i in self.adv_pos]
@@ -261,7 +265,9 @@ def getitem(x, index):
 
 
 def setitem_(x, index, value):
-    """``x[index] = value`` in place, recording nothing (basic indices and boolean masks)."""
+    """``x[index] = value``, recording nothing (basic indices and boolean masks). Basic indices write into
+    ``x.data`` in place; a boolean mask gives ``x`` a new array (``where(mask, value, x)``, ``value``
+    broadcast against ``x``), so other views of the old array keep their old values."""
     be = _backend.backend_of(x.data)
     xp = be.xp
     if isinstance(value, Tensor):
