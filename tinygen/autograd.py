@@ -121,18 +121,18 @@ class Function:
         """Run the op on Tensors (and plain Python numbers) and return the output Tensor: the forward step,
         then, when a gradient is wanted, the record step, which makes this node the output's ``grad_fn``."""
         node = cls.__new__(cls)
-        datas, out = node._forward_step(args, kwargs)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name, t._hooks = out, None, None, None
+        t.data = node._forward_step(args, kwargs)
+        t.grad = t.name = t._hooks = None
         if node.recording:
-            node._record_step(args, datas, t)
+            node._record_step(args, t)
         else:
             t.requires_grad, t._node = False, None
         return t
 
     def _forward_step(self, args, kwargs):
         """Unwrap the inputs (one device, one array library), set ``xp`` and ``recording``, run ``forward`` on
-        the arrays (in the inputs' device scope); return (the input arrays, the output array)."""
+        the arrays (in the inputs' device scope); return the output array."""
         datas, backend, wants_grad = [], None, False
         for a in args:
             if a.__class__ is Tensor or isinstance(a, Tensor):
@@ -160,13 +160,19 @@ class Function:
         except ValueError as e:
             raise ShapeError(self.shape_error(datas, kwargs, e)) from None
         if out.__class__ in _SCALAR_TYPES:    # NumPy gives scalars for some 0-d results: a Tensor holds an array
-            scalar, out = out, _backend.as_array(out)
-            self._saved = self._saved and tuple(out if x is scalar else x for x in self._saved)
+            out = self._scalar_as_array(out)
         if _modes.anomaly_enabled:
             _modes.check_forward(self.name, datas, out)
-        return datas, out
+        return out
 
-    def _record_step(self, args, datas, out):
+    def _scalar_as_array(self, scalar):
+        """A NumPy scalar output as a 0-d array, also where forward saved it."""
+        out = _backend.as_array(scalar)
+        if self._saved:
+            self._saved = tuple(out if x is scalar else x for x in self._saved)
+        return out
+
+    def _record_step(self, args, out):
         """Make this node the grad_fn of ``out``: each input's parent, shape and need of a gradient, and what
         forward saved with the input and output arrays swapped for their Tensors (the graph stays intact)."""
         parents, shapes, needs = [], [], []
@@ -184,28 +190,23 @@ class Function:
         self.out_data = self.hooks = self.retain_ref = self.trace = None
         if self._saved is None:
             self._saved = ()
-        else:
-            self._saved = self._saved_in_graph(args, datas, out)
+        else:       # what forward saved: input arrays as their Tensors, the output as a marker (graph intact)
+            saved = []
+            for x in self._saved:
+                for a in args:
+                    if isinstance(a, Tensor) and x is a.data:
+                        saved.append(a)
+                        break
+                else:
+                    if x is out.data:
+                        saved.append(_OUTPUT)
+                        self.out_data = x
+                    else:
+                        saved.append(x)           # other arrays and numbers: constants
+            self._saved = saved
         if _modes.anomaly_enabled:
             self.trace = _modes.user_trace()
         out.requires_grad, out._node = True, self
-
-    def _saved_in_graph(self, args, datas, out):
-        """What forward saved, each input array swapped for its Tensor and the output array for a marker (so
-        that backward sees the graph), other arrays and numbers kept as they are (constants)."""
-        saved = []
-        for x in self._saved:
-            for a, d in zip(args, datas):
-                if x is d and isinstance(a, Tensor):
-                    saved.append(a)
-                    break
-            else:
-                if x is out.data:
-                    saved.append(_OUTPUT)
-                    self.out_data = x
-                else:
-                    saved.append(x)
-        return saved
 
     def save_for_backward(self, *arrays):
         """Keep what ``backward`` needs: input arrays, the output array, or other arrays and numbers."""
