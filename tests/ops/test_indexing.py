@@ -67,6 +67,20 @@ def test_numpys_rule_for_separated_array_indices():
     np.testing.assert_array_equal(x[[0, 2], :, [1, 3]].numpy(), a[[0, 2], :, [1, 3]])
 
 
+@pytest.mark.parametrize("index", [(0, None, slice(None)), (None, 1, None, slice(None), 2), (slice(None), 0, None)])
+def test_gradient_through_ints_and_none_together(index):
+    # an int item has no axis in the gradient: pairing items with axes one to one failed to reshape (the dev
+    # profile drew x of shape (1, 2) indexed by [0, None, :])
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = tg.tensor(a, requires_grad=True)
+    y = x[index]
+    g = np.random.default_rng(0).standard_normal(y.shape)
+    y.backward(tg.tensor(g))
+    want = np.zeros_like(a)
+    want[tuple(i for i in index if i is not None)] = g.reshape(a[tuple(i for i in index if i is not None)].shape)
+    np.testing.assert_array_equal(x.grad.numpy(), want)
+
+
 def test_boolean_masks_and_tensor_indices():
     a = np.arange(6.0).reshape(2, 3)
     x = tg.tensor(a, requires_grad=True)

@@ -186,9 +186,11 @@ class _Index:
             for i, a in enumerate(perm):
                 inv[a] = i
             g = xp.permute_dims(acc, tuple(inv))
-        # drop the size-1 axes that None items added, then write through the basic index
+        # drop the size-1 axes that None items added, then write through the basic index (an int item has
+        # no axis in g: only slices and None do)
         if any(e is None for e in basic):
-            g = xp.reshape(g, tuple(s for e, s in zip(basic, g.shape) if e is not None))
+            with_axes = [e for e in basic if not isinstance(e, int)]
+            g = xp.reshape(g, tuple(s for e, s in zip(with_axes, g.shape) if e is not None))
             basic = tuple(e for e in basic if e is not None)
         z[basic] = g
         return z
