@@ -301,8 +301,8 @@ def _raise_device_error(node, args):
     if len(set(devs)) > 1:
         raise _backend.DeviceError(f"{name}: inputs are on different devices ({', '.join(devs)}); move them "
                                    f"with .to(device) first")
-    raise _backend.DeviceError(f"{name}: inputs come from different array libraries "
-                               f"({', '.join(sorted({type(a.data).__module__ for a in args if isinstance(a, Tensor)}))})")
+    libraries = sorted({type(a.data).__module__ for a in args if isinstance(a, Tensor)})
+    raise _backend.DeviceError(f"{name}: inputs come from different array libraries ({', '.join(libraries)})")
 
 
 # The graph walk lives in backprop.py; its entry points are part of this module's API.

@@ -20,7 +20,25 @@ class ShapeError(ValueError):
     """An op got shapes it cannot take. The message names the op and the shapes."""
 
 
-class Tensor:
+class ToShorthands:
+    """PyTorch's shorthands for ``to(...)``, shared by :class:`Tensor` and :class:`tinygen.nn.Module`."""
+
+    __slots__ = ()
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, index=0):
+        return self.to(f"cuda:{index}")
+
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+
+class Tensor(ToShorthands):
     """An n-dimensional array that can record the operations applied to it.
 
     Attributes: ``data`` (the backend array), ``grad`` (a Tensor or None), ``requires_grad``, ``shape``,
@@ -159,18 +177,6 @@ class Tensor:
         if device is not None and _backend.normalize_device(device) != t.device:
             t = _ops.to_device(t, device)
         return t
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, index=0):
-        return self.to(f"cuda:{index}")
-
-    def float(self):
-        return self.to(dtype="float32")
-
-    def double(self):
-        return self.to(dtype="float64")
 
     def astype(self, dtype):
         return self.to(dtype=dtype)

@@ -21,7 +21,7 @@ from collections import OrderedDict, namedtuple
 
 from .. import backend as _backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, ToShorthands
 
 _NDARRAY = _backend.NUMPY.xp.ndarray
 
@@ -90,7 +90,7 @@ def _fmt_count(n):
     return f"{n:,} param{'s' if n != 1 else ''}"
 
 
-class Module:
+class Module(ToShorthands):
     """Base class of layers and models: subclass it, assign parameters/modules in ``__init__`` (after
     ``super().__init__()``), and write ``forward``. Calling the module calls ``forward``."""
 
@@ -332,18 +332,6 @@ class Module:
                     if t.grad is not None:
                         t.grad = Tensor(move(t.grad.data))
         return self
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, index=0):
-        return self.to(f"cuda:{index}")
-
-    def float(self):
-        return self.to(dtype="float32")
-
-    def double(self):
-        return self.to(dtype="float64")
 
     # --- state ------------------------------------------------------------------------------------------------
     def state_dict(self, prefix="", keep_vars=False):

@@ -203,6 +203,12 @@ class _ConvBase(Function):
     def shape_error(self, datas, kwargs, err):
         return f"{self.name}: {err}"
 
+    def _saved_inputs(self):
+        """What Conv2d's and ConvTranspose2d's backward start from: x and w (Tensors), which of x, w and the
+        bias want a gradient, and (stride, padding, dilation)."""
+        x, w = self.saved_tensors
+        return x, w, list(self.needs_input_grad) + [False], self.opts
+
     def _bias_grad(self, gy, gym=None):
         """sum(gy, (0, 2, 3)). First order: row sums of gy's (O, OH*OW*N) matrix, contiguous when gy has these
         ops' layout (the NCHW reduction strides over memory: ~7x slower for the DCGAN's maps); when the
@@ -251,9 +257,7 @@ class Conv2d(_ConvBase):
         return y
 
     def backward(self, gy):
-        x, w = self.saved_tensors
-        need = list(self.needs_input_grad) + [False]
-        stride, padding, dilation = self.opts
+        x, w, need, (stride, padding, dilation) = self._saved_inputs()
         gx = gw = gb = None
         # both gradients read gy as a (O, OH*OW*N) matrix: build it once (a copy unless gy has our layout)
         gym = _matrix(_backend.namespace(gy.data), gy.data) if need[0] and need[1] else None
@@ -319,9 +323,7 @@ class ConvTranspose2d(_ConvBase):
         return y
 
     def backward(self, gy):
-        x, w = self.saved_tensors
-        need = list(self.needs_input_grad) + [False]
-        stride, padding, dilation = self.opts
+        x, w, need, (stride, padding, dilation) = self._saved_inputs()
         kernel, out = tuple(w.shape[2:]), tuple(x.shape[2:])
         gx = gw = gb = None
         # both gradients read gy's im2col matrix: build it once
