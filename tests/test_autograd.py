@@ -82,6 +82,22 @@ def test_saved_arrays_are_freed_after_backward():
     assert node._saved is None and node.out_data is None
 
 
+def test_what_forward_cached_is_dropped_by_free():
+    x = tg.randn(2, 3, 5, 5, requires_grad=True)
+    w = tg.randn(4, 3, 3, 3, requires_grad=True)
+    z = tg.randn(2, 4, 3, 3, requires_grad=True)
+    loss = tg.functional.binary_cross_entropy_with_logits(tg.functional.conv2d(x, w) * z, tg.zeros(2, 4, 3, 3))
+    bce, conv = loss.grad_fn, loss.grad_fn.parents[0].parents[0]
+    assert set(bce.cache) == {"s"} and set(conv.cache) == {"cols"}
+    loss.backward(retain_graph=True)
+    assert set(bce.cache) == {"s"} and conv.cache == {}        # the im2col matrix serves one backward
+    g = w.grad.numpy().copy()
+    w.grad = None
+    loss.backward()                                             # a second backward makes it again
+    np.testing.assert_allclose(w.grad.numpy(), g, rtol=1e-6)
+    assert bce.cache is None and conv.cache is None and bce._saved is None
+
+
 def test_a_100000_op_chain_does_not_hit_the_recursion_limit():
     x = tg.tensor([1.0], requires_grad=True)
     y = x
