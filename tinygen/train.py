@@ -153,7 +153,8 @@ def _check_fits(model, d):
 # -------------------------------------------------------------------------------------------------------------
 def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out_dir, device="cpu", seed=0,
           resume=False, overwrite=False, heldout=None, log_every=None, sample_every=None, eval_every=None,
-          checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None):
+          checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None,
+          seconds=None):
     """Train ``model`` on ``data`` and keep everything in the run folder ``out_dir`` (see :mod:`tinygen.runs`).
 
     data: a dataset name or IDX folder (loaded in the model's ``data_range``; its held-out split is used for
@@ -161,6 +162,9 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     epochs / steps: the total length of the run (exactly one of them). One step is one ``train_step`` on one
         batch (for the GAN family: one critic update); an epoch is one pass over the data (an incomplete last
         batch is dropped). batch_size: default the model's ``default_batch_size``.
+    seconds: a time budget as well: the run ends after the step during which its training clock (all sessions,
+        periodic evaluations and pictures included) passes ``seconds``, like a run that reached its length
+        (last metrics line, held-out numbers, checkpoint, pictures), unless ``epochs``/``steps`` come first.
     lr: overrides the model's default learning rate. seed: seeds every generator at the start of a fresh run
         (data order, noise); build the model after ``tinygen.manual_seed`` for repeatable initial weights.
     resume: continue the run in ``out_dir`` from its checkpoint (the model and the data must be the run's).
@@ -187,6 +191,9 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     for name in ("log_every", "sample_every", "eval_every", "checkpoint_every"):
         _count(name, locals()[name])
     eval_size = _count("eval_size", eval_size)
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                or not seconds > 0 or not math.isfinite(seconds)):
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0
                            or not math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
@@ -217,7 +224,8 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
                  sample=sample_every or (total if short else -(-total // 5)),
                  eval=eval_every or (total if short else total // 20),
                  checkpoint=checkpoint_every or max(1, -(-total // 10)))
-    settings = {"epochs": epochs, "steps": steps, "total_steps": total, "batch_size": batch_size, "lr": lr,
+    settings = {"epochs": epochs, "steps": steps, "seconds": seconds, "total_steps": total, "batch_size": batch_size,
+                "lr": lr,
                 "seed": seed, "device": device, "steps_per_epoch": len(loader), "drop_last": True,
                 **{f"{k}_every": v for k, v in every.items()}}
     config = {
@@ -284,6 +292,8 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
                 if bad is not None:
                     failure = (step, bad, float(logs[bad]))
                     break
+                if seconds is not None and step < total and ctx.elapsed() >= seconds:
+                    total = ctx.total = reporter.total = step       # out of time: this step is the last
                 ctx.window.add(logs)
                 ctx.after_step(step, log)
                 reporter.step(step, _epoch_of(loader), ctx.last_logs)
@@ -300,6 +310,9 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
         log.close()
     if failure is not None:
         raise ctx.nonfinite(*failure)
+    if step < settings["total_steps"]:                  # ended by the time budget: say where
+        config["training"]["ended_on_time_at_step"] = step
+        runs.write_config(out, config)
     ctx.finish(step)
     return TrainResult(out, step, loader.state_dict()["epoch"], ctx.last_logs, ctx.last_heldout, ctx.elapsed())
 
