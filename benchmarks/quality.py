@@ -21,11 +21,11 @@ trainer), printing the numbers and writing pictures to look at.
 * mnist-gan: the DCGAN-style conv GAN / WGAN-GP on the embedded MNIST train split for a wall-clock budget;
   writes mnist_<model>.png (64 samples). Look at them.
 * race: which nets learn fastest per second on a CPU (the choice `tinygen compare` makes per model). Each
-  ``kind:arch[:width]`` trains on the embedded MNIST with its published optimizer (GANs with DiffAugment, the
-  default) until ``--cpu-seconds`` of training CPU time (the process's, evaluation excluded: the same on a busy
-  machine as on an idle one, up to cache effects); every ``--eval-every`` CPU seconds it reports FD-MNIST of
-  1,000 samples, the digits covered and the Inception Score (tinygen.evaluation's image metrics). Writes
-  race_<kind>_<arch>.png (64 samples at the end).
+  ``kind:arch[:width][:noaug]`` trains on the embedded MNIST with its published optimizer (GANs with
+  DiffAugment, the default; ``noaug`` without) until ``--cpu-seconds`` of training CPU time (the process's,
+  evaluation excluded: the same on a busy machine as on an idle one, up to cache effects); every
+  ``--eval-every`` CPU seconds it reports FD-MNIST of 1,000 samples, the digits covered and the Inception
+  Score (tinygen.evaluation's image metrics). Writes race_<kind>_<arch>.png (64 samples at the end).
 
 Set OPENBLAS_NUM_THREADS=1 on a shared 2-core machine: with other processes running, OpenBLAS's second thread
 makes a 128x784x400 GEMM ~20x slower here.
@@ -179,7 +179,9 @@ def run_race(args):
     held = load_dataset("mnist", "test")
     for spec in args.models:
         kind, arch, *rest = spec.split(":")
-        extra = {"width": int(rest[0])} if rest else {}
+        extra = {"width": int(r) for r in rest if r.isdigit()}
+        if "noaug" in rest:
+            extra["augment"] = ""
         tg.manual_seed(args.seed)
         model = build_model(kind, data_shape=(1, 28, 28), arch=arch, **extra)
         lo = (model.data_range or (0, 1))[0]

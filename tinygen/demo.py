@@ -132,16 +132,16 @@ def _compose(out):
 
 
 def shortfall(label, cov):
-    """Why a ring8 model falls short, in a student's words, or "" when it covers >= 7 of 8 modes with at
-    least 20% of its samples near a mode."""
-    modes, hq = cov["modes"], cov["high_quality"]
-    if modes < 7:
+    """Why a model on a 2-D mixture falls short, in a student's words, or "" when it covers at least 7/8 of the
+    modes (7 of ring8's 8) with at least 20% of its samples near a mode."""
+    modes, hq, total = cov["modes"], cov["high_quality"], cov.get("num_modes", 8)
+    if modes < -(-7 * total // 8):
         why = {"GAN": "mode collapse: the discriminator pushes the generator towards whatever it now rates real, "
                       "and the generator hops from mode to mode (modes_covered swings in curves.png)",
                "WGAN": "too few generator updates: with every weight clipped to +-0.01 and RMSprop at 5e-5 the "
                        "critic learns slowly, and the generator needs thousands of its updates",
                "WGAN-GP": "too few generator updates for the samples to reach every mode"}[label]
-        return f"Falls short: {modes}/8 modes. Why: {why}."
+        return f"Falls short: {modes}/{total} modes. Why: {why}."
     if hq < 20:
         why = {"WGAN": "its critic, every weight clipped to +-0.01, can only draw a smooth landscape, too coarse "
                        "to pull samples into modes this narrow: they find the modes but smear around them",

@@ -206,13 +206,10 @@ def prior_readings(res):
            f"Frechet distance of the same fit to N(0, I), {res['latent_frechet']:.2f}: the same Gaussian measured "
            f"as a 2-Wasserstein distance (squared code units) instead of a divergence; 0 only for N(0, I) itself."]
     if "aggregate_kl" in res:
-        n, per = res.get("aggregate_n", 0), res.get("heldout_kl")
-        floor = "" if per is None or not n else (f"; built from {n:,} posteriors it stays near or above the "
-                                                 f"per-image KL minus log {n:,} ({per - math.log(n):.2f}) and falls "
-                                                 f"as more images are added, so it overstates the distance when the "
-                                                 f"codes carry more than log N nats")
+        from .report_text import mixture_floor
         out.append(f"KL of the aggregate posterior to N(0, I), {res['aggregate_kl']:.2f} nats: the mixture of the "
-                   f"held-out q(z|x) itself, shape included (Monte Carlo), at least the headline{floor}.")
+                   f"held-out q(z|x) itself, shape included (Monte Carlo), at least the headline"
+                   f"{mixture_floor(res)}.")
     if "heldout_kl" in res and res.get("kind") == "vae":
         out.append(f"mean per-image KL(q(z|x) || N(0, I)), {res['heldout_kl']:.2f} nats: the ELBO's KL term, the "
                    f"aggregate's KL plus what each code says about its image (mutual information), so it measures "
