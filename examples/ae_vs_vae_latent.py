@@ -1,6 +1,6 @@
 """What the KL term does to a latent space: the 2-D codes of an AE and of a VAE, side by side.
 
-    python examples/ae_vs_vae_latent.py [--epochs 5] [--out runs/ae_vs_vae_latent.png] [--quick]
+    python examples/ae_vs_vae_latent.py [--epochs 5] [--out runs/ae_vs_vae_latent] [--quick]
 
 Both models have the same MLP (784-400-2-400-784) and see the same data. The autoencoder only has to
 reconstruct, so nothing says where its codes go: they sit off-centre, at whatever scale the training drifted
@@ -34,7 +34,8 @@ def codes(model, x):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=5, help="epochs for each model (default 5)")
-    ap.add_argument("--out", default="runs/ae_vs_vae_latent.png", help="the picture to write")
+    ap.add_argument("--out", default="runs/ae_vs_vae_latent", metavar="DIR",
+                    help="the folder to write ae_vs_vae_latent.png into (default runs/ae_vs_vae_latent)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")
     args = ap.parse_args(argv)
@@ -63,9 +64,10 @@ def main(argv=None):
                   f"[{z[:, 1].min():.1f}, {z[:, 1].max():.1f}], mean {np.round(z.mean(0), 2)}, "
                   f"std {np.round(z.std(0), 2)}")
     axes[1].legend(title="digit", markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    FigureCanvasAgg(fig).print_png(args.out)
-    print(f"wrote {args.out}")
+    os.makedirs(args.out, exist_ok=True)
+    out = os.path.join(args.out, "ae_vs_vae_latent.png")
+    FigureCanvasAgg(fig).print_png(out)
+    print(f"wrote {out}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Mode collapse, measured: GAN, WGAN and WGAN-GP on the ring of 8 Gaussians (or the grid of 25), side by side.
 
-    python examples/gan_vs_wgan_ring.py [--data ring8|grid25] [--updates 1.0] [--out runs/gan_vs_wgan_ring8.png]
+    python examples/gan_vs_wgan_ring.py [--data ring8|grid25] [--updates 1.0] [--out runs/gan_vs_wgan] [--quick]
 
 Same nets for all three (MLPs 2-128-128-{2,1}, ReLU, z of dimension 2, batch 256), each with its paper's
 optimizer: GAN Adam betas (0.5, 0.999); WGAN RMSprop 5e-5, clip 0.01, n_critic 5 (Algorithm 1 exactly); WGAN-GP
@@ -39,11 +39,12 @@ def main(argv=None):
     ap.add_argument("--data", choices=("ring8", "grid25"), default="ring8")
     ap.add_argument("--updates", type=float, default=1.0,
                     help="scale the generator updates (GAN 5,000, WGAN 5,000, WGAN-GP 2,000; default 1.0)")
-    ap.add_argument("--out", default=None, help="the picture (default runs/gan_vs_wgan_DATA.png)")
+    ap.add_argument("--out", default="runs/gan_vs_wgan", metavar="DIR",
+                    help="the folder to write gan_vs_wgan_DATA.png into (default runs/gan_vs_wgan)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")
     args = ap.parse_args(argv)
-    out = args.out or f"runs/gan_vs_wgan_{args.data}.png"
+    out = os.path.join(args.out, f"gan_vs_wgan_{args.data}.png")
 
     centres, std = modes(args.data), toy_std(args.data)
     samples, rows, notes = {}, [], {}

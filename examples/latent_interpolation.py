@@ -1,7 +1,7 @@
 """Walking in latent space: a VAE decodes the points on the line between two digits' codes into digits, where
 mixing the pixels gives double exposures.
 
-    python examples/latent_interpolation.py [--epochs 10] [--steps 10] [--out runs/latent_interpolation.png]
+    python examples/latent_interpolation.py [--epochs 10] [--steps 10] [--out runs/latent_interpolation] [--quick]
 
 For pairs of held-out digits (1 -> 7, 3 -> 8, 4 -> 9, 0 -> 6, 2 -> 5) the picture shows two strips each:
 "latent": decode((1 - t) mu(x1) + t mu(x2)) for t from 0 to 1 (``VAE.interpolate``), and "pixels":
@@ -30,7 +30,8 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=10, help="VAE training epochs (default 10)")
     ap.add_argument("--steps", type=int, default=10, help="images per strip (default 10)")
     ap.add_argument("--run", default=None, help="use this AE/VAE run folder instead of training")
-    ap.add_argument("--out", default="runs/latent_interpolation.png")
+    ap.add_argument("--out", default="runs/latent_interpolation", metavar="DIR",
+                    help="the folder to write latent_interpolation.png into (default runs/latent_interpolation)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few training steps only (the smoke test)")
     args = ap.parse_args(argv)
@@ -57,10 +58,10 @@ def main(argv=None):
     t = np.linspace(0, 1, args.steps, dtype=np.float32)[None, :, None, None, None]
     pixels = (1 - t) * a[:, None] + t * b[:, None]
     rows = np.stack([r for pair in zip(latent, pixels) for r in pair])                    # latent, pixels, ...
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    plots.save_interpolations(rows, args.out, title="rows in pairs: through the VAE's latent space (upper) vs "
+    out = os.path.join(args.out, "latent_interpolation.png")
+    plots.save_interpolations(rows, out, title="rows in pairs: through the VAE's latent space (upper) vs "
                               "mixing pixels (lower): " + ", ".join(f"{p}->{q}" for p, q in PAIRS))
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 

@@ -19,7 +19,7 @@ from tinygen.train import train
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10, help="passes over the 8,000 images (default 10)")
-    ap.add_argument("--out", default="runs/vae_mnist", help="the run folder (default runs/vae_mnist)")
+    ap.add_argument("--out", default="runs/vae_mnist", metavar="DIR", help="the run folder (default runs/vae_mnist)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")
     args = ap.parse_args(argv)

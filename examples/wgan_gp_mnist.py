@@ -24,7 +24,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=2000, help="critic updates (default 2000 = 400 generator ones)")
     ap.add_argument("--arch", choices=("mlp", "conv"), default="mlp")
-    ap.add_argument("--out", default="runs/wgan_gp_mnist", help="the run folder")
+    ap.add_argument("--out", default="runs/wgan_gp_mnist", metavar="DIR", help="the run folder (default "
+                    "runs/wgan_gp_mnist)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")
     args = ap.parse_args(argv)

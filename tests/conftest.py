@@ -1,5 +1,12 @@
-"""Shared test setup: hypothesis profiles and the two array backends the op suite runs on."""
+"""Shared test setup: hypothesis profiles, the two array backends the op suite runs on, and long-running
+`tinygen` processes for the tests that send them signals."""
+import contextlib
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,3 +38,50 @@ def backend(request):
 def _seed():
     tg.manual_seed(0)
     yield
+
+
+class _Processes:
+    """What the signal tests need: a `tinygen` process to signal, the PID in a run folder's lock file, and
+    whether a process is gone."""
+
+    @staticmethod
+    @contextlib.contextmanager
+    def started(argv, ready, timeout=90):
+        """A `tinygen` process in a session of its own, once ``ready()`` holds; at the end, whatever is left
+        of its process group is killed (so that a failing test leaves no training behind)."""
+        p = subprocess.Popen([sys.executable, "-m", "tinygen.cli", *map(str, argv)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"),
+                             start_new_session=True)
+        try:
+            deadline = time.time() + timeout
+            while not ready():
+                assert time.time() < deadline and p.poll() is None, "the command never got going"
+                time.sleep(0.1)
+            yield p
+        finally:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            p.communicate()
+
+    @staticmethod
+    def lock_pid(folder):
+        """The PID in a run folder's lock file, or None."""
+        try:
+            return json.loads((folder / ".tinygen.lock").read_text())["pid"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    @staticmethod
+    def gone(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
+@pytest.fixture
+def tinygen_process():
+    return _Processes

@@ -95,6 +95,27 @@ def test_train_resume_continues_to_the_new_total(toy_run, capsys):
     assert json.loads((toy_run / "config.json").read_text())["sessions"][-1]["from_step"] == 6
 
 
+def test_flags_given_with_resume_take_effect_and_are_recorded_or_are_refused(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--data", "ring8", "--steps", "2", "--batch-size", "64", "--out", str(out)]) == 0
+    code, _, err = run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "4", "--lr", "0.5")
+    assert code == 0, err
+    ck, cfg = tg.load(out / "checkpoint.npz"), json.loads((out / "config.json").read_text())
+    assert [g["lr"] for o in ck["optimizers"].values() for g in o["param_groups"]] == [0.5, 0.5]   # in effect
+    assert cfg["training"]["lr"] == 0.5 and cfg["optimizers"]["d"]["lr"] == cfg["optimizers"]["g"]["lr"] == 0.5
+    assert cfg["sessions"][-1] == {"started": cfg["sessions"][-1]["started"], "from_step": 2, "lr": 0.5}
+    code, _, err = run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "5", "--seed", "0")
+    assert code == 0, err                                            # the run's own seed; lr: the checkpoint's
+    assert json.loads((out / "config.json").read_text())["training"]["lr"] == 0.5
+    assert tg.load(out / "checkpoint.npz")["optimizers"]["g"]["param_groups"][0]["lr"] == 0.5
+    for flags, text in ((["--seed", "3"], "seed 3: it was started with seed 0"),
+                        (["--overwrite"], "--overwrite replaces it"),
+                        (["--batch-size", "32"], "the batch size is 32, the run's is 64"),
+                        (["--data", "grid25"], "keeps its data"), (["--arch", "conv"], "keeps it")):
+        one_line_error(*run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "9", *flags)[::2], text)
+    assert tg.load(out / "checkpoint.npz")["step"] == 5
+
+
 def test_sample_command(toy_run, vae_run, capsys, tmp_path):
     code, out, err = run_main(capsys, "sample", toy_run, "--n", "300", "--out", tmp_path / "s.png")
     assert code == 0, err and (tmp_path / "s.png").stat().st_size > 0
@@ -263,6 +284,42 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues(tmp_path):
     r = tinygen_cmd("train", "wgan-gp", "--out", out, "--resume", "--steps", step + 3, timeout=120)
     assert r.returncode == 0, r.stderr
     assert f"done: step {step + 3}" in r.stdout
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_sigterm_is_handled_like_ctrl_c_exit_143(tmp_path, tinygen_process):
+    out = tmp_path / "run"
+    argv = ["train", "gan", "--data", "ring8", "--steps", "100000", "--batch-size", "32", "--out", out]
+    with tinygen_process.started(argv, lambda: (out / "checkpoint.npz").exists()) as p:
+        time.sleep(1.0)
+        p.send_signal(signal.SIGTERM)
+        stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 143, stderr
+    assert "Traceback" not in stderr and "SIGTERM" in stderr
+    assert "checkpoint saved" in stderr and f"tinygen train gan --out {out} --resume" in stderr
+    step = tg.load(out / "checkpoint.npz")["step"]
+    assert step >= 1 and not (out / ".tinygen.lock").exists()
+    r = tinygen_cmd("train", "gan", "--out", out, "--resume", "--steps", step + 2, timeout=120)
+    assert r.returncode == 0 and f"done: step {step + 2}" in r.stdout, r.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
+def test_sigterm_to_the_demo_stops_its_workers_with_checkpoints_and_leaves_none_behind(tmp_path,
+                                                                                       tinygen_process):
+    runs = [tmp_path / "wgan-gp-mnist", tmp_path / "vae-mnist"]          # the two the demo starts first
+    lock_pid = tinygen_process.lock_pid
+    with tinygen_process.started(["demo", "--out", tmp_path, "--jobs", "2"],
+                                 lambda: all(lock_pid(r) and (r / "checkpoint.npz").exists() for r in runs),
+                                 timeout=120) as p:
+        workers = [lock_pid(r) for r in runs]
+        assert p.pid not in workers and len(set(workers)) == 2
+        p.send_signal(signal.SIGTERM)                                  # the parent alone, as `kill` does
+        stdout, stderr = p.communicate(timeout=90)
+        assert all(tinygen_process.gone(pid) for pid in workers), "a worker outlived the demo"
+    assert p.returncode == 143, stderr
+    assert "Traceback" not in stderr and "stopped with a checkpoint" in stderr
+    for r in runs:
+        assert tg.load(r / "checkpoint.npz")["step"] >= 0 and not (r / ".tinygen.lock").exists()
 
 
 def test_nan_in_training_is_one_sentence_and_exit_1(capsys, tmp_path):

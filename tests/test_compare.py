@@ -1,5 +1,7 @@
 """tinygen compare: the whole path on a toy (quick), the report's table and sentences, bad input."""
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -99,6 +101,23 @@ def test_a_planted_collapsed_run_and_a_blank_run_are_called_so():
     assert "The GAN collapsed: its samples show only" in text
     assert "The WGAN is blank: its samples are (nearly) one image" in text
     assert "learned nothing that resembles the data" in text
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_ctrl_c_to_compare_stops_its_workers_and_leaves_none_behind(tmp_path, tinygen_process):
+    runs = [tmp_path / "runs" / "gan", tmp_path / "runs" / "wgan"]
+    lock_pid = tinygen_process.lock_pid
+    argv = ["compare", "--data", "ring8", "--models", "gan,wgan", "--budget-minutes", "10", "--jobs", "2", "--out",
+            tmp_path]
+    with tinygen_process.started(argv, lambda: all(lock_pid(r) and (r / "checkpoint.npz").exists() for r in runs),
+                                 timeout=120) as p:
+        workers = [lock_pid(r) for r in runs]
+        p.send_signal(signal.SIGINT)                                 # to the parent alone, as `kill -INT` does
+        stdout, stderr = p.communicate(timeout=90)
+        assert all(tinygen_process.gone(pid) for pid in workers), "a worker outlived compare"
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    assert all(tg.load(r / "checkpoint.npz")["step"] >= 1 for r in runs)
 
 
 @pytest.mark.parametrize("argv, needle", [

@@ -14,16 +14,18 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # script -> (arguments, files it must write, text its stdout must contain)
 CASES = {
-    "autograd_by_hand": ([], [], "largest difference over all"),
+    "autograd_by_hand": (["--quick", "--out", "abh"], ["abh/gradients.txt", "abh/vae_graph.png"],
+                         "the engine's gradients against finite differences: agree"),
     "vae_mnist": (["--quick", "--out", "vae"], ["vae/samples_000008.png", "vae/reconstructions.png",
                                                 "vae/interpolations.png", "vae/curves.png"], "held-out negative ELBO"),
-    "ae_vs_vae_latent": (["--quick", "--out", "latent.png"], ["latent.png"], "vae: codes span"),
+    "ae_vs_vae_latent": (["--quick", "--out", "latent"], ["latent/ae_vs_vae_latent.png"], "vae: codes span"),
     "dcgan_mnist": (["--quick", "--out", "dcgan"], ["dcgan/samples_000004.png", "dcgan/curves.png"],
                     "D gives held-out digits"),
-    "gan_vs_wgan_ring": (["--quick", "--out", "ring.png"], ["ring.png"], "WGAN-GP"),
+    "gan_vs_wgan_ring": (["--quick", "--out", "ring"], ["ring/gan_vs_wgan_ring8.png"], "WGAN-GP"),
     "wgan_gp_mnist": (["--quick", "--out", "wgp"], ["wgp/samples_000010.png", "wgp/interpolations.png"],
                       "gradient penalty"),
-    "latent_interpolation": (["--quick", "--out", "interp.png"], ["interp.png"], "wrote interp.png"),
+    "latent_interpolation": (["--quick", "--out", "interp"], ["interp/latent_interpolation.png"],
+                             "wrote interp/latent_interpolation.png"),
     "conditional_vae": (["--quick", "--out", "cvae"], ["cvae/digit_7.png", "cvae/styles.png"], "wrote cvae/digit_7"),
     "gpu_cupy": (["--quick", "--out", "gpu"], [], ""),
 }
@@ -31,6 +33,23 @@ CASES = {
 
 def test_every_example_is_covered():
     assert {p.stem for p in EXAMPLES.glob("*.py")} == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_example_takes_quick_and_a_folder_for_out(name, capsys):
+    """The same two flags everywhere: --quick (seconds) and --out DIR (a folder, never a file name)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit):
+        module.main(["--help"])
+    usage = capsys.readouterr().out
+    assert "--quick" in usage and "--out DIR" in usage
+    args, files, _ = CASES[name]
+    assert "--quick" in args and "--out" in args                  # and the smoke test runs it so
+    folder = args[args.index("--out") + 1]
+    assert all(f.startswith(folder + "/") for f in files)          # what it writes goes inside the folder
 
 
 @pytest.fixture(scope="module")

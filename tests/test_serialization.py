@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygen as tg
-from tinygen import serialization
+from tinygen import atomic, serialization
 from tinygen.backend import DeviceError, to_numpy
 from tinygen.serialization import CheckpointError, CheckpointNotFoundError, load, save
 
@@ -286,7 +286,7 @@ def test_stale_temporaries_of_dead_writers_are_removed_and_others_kept(tmp_path)
     dead.wait()
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        host = serialization._HOST
+        host = atomic.HOST
         names = {"dead": f".ck.ckpt.tmp-{host}-{dead.pid}-00000000",
                  "alive": f".ck.ckpt.tmp-{host}-{alive.pid}-00000000",
                  "other host": f".ck.ckpt.tmp-otherhost{host}-{dead.pid}-00000000",

@@ -303,6 +303,64 @@ def test_sigint_stops_after_the_current_step(tmp_path):
     assert_same(params(m), _straight(tmp_path))
 
 
+def test_sigterm_stops_after_the_current_step_like_ctrl_c(tmp_path):
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    def terminate(step, logs):
+        if step == 4:
+            # SIG_DFL here would end the test run itself: only send it when training handles it
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "SIGTERM is not handled in training"
+            os.kill(os.getpid(), signal.SIGTERM)
+    tg.manual_seed(0)
+    with pytest.raises(TrainingInterrupted) as e:
+        train(TinyVAE(), toy(), steps=20, batch_size=32, out_dir=tmp_path / "r", callback=terminate, **QUIET)
+    assert e.value.saved and e.value.step == 4 and e.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL                    # put back
+    m = TinyVAE()
+    train(m, toy(), steps=20, batch_size=32, out_dir=tmp_path / "r", resume=True, **QUIET)
+    assert_same(params(m), _straight(tmp_path))
+
+
+# --- what a resume may change ----------------------------------------------------------------------------------
+class SwitchLrAfter4(TinyVAE):
+    def train_step(self, x, y, optimizers):
+        opt = optimizers["opt"]
+        if opt.state.get(next(iter(self.parameters())), {}).get("step", 0) == 4:
+            opt.param_groups[0]["lr"] = 0.5
+        return super().train_step(x, y, optimizers)
+
+
+def test_lr_given_on_resume_takes_effect_from_that_step_and_is_recorded(tmp_path):
+    kw = dict(batch_size=32, **QUIET)
+    tg.manual_seed(0)
+    train(TinyVAE(), toy(), steps=4, out_dir=tmp_path / "r", **kw)
+    m = TinyVAE()
+    train(m, toy(), steps=6, out_dir=tmp_path / "r", resume=True, lr=0.5, **kw)
+    ck = load_checkpoint(tmp_path / "r")
+    assert ck["optimizers"]["opt"]["param_groups"][0]["lr"] == 0.5
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert cfg["training"]["lr"] == 0.5 and cfg["optimizers"]["opt"]["lr"] == 0.5
+    assert [s.get("lr") for s in cfg["sessions"]] == [None, 0.5]
+    tg.manual_seed(0)
+    ref = SwitchLrAfter4()                         # the same as a straight run switched to lr 0.5 after step 4
+    train(ref, toy(), steps=6, out_dir=tmp_path / "ref", **kw)
+    assert_same(params(m), params(ref))
+    train(TinyVAE(), toy(), steps=8, out_dir=tmp_path / "r", resume=True, **kw)       # None: keeps 0.5
+    assert load_checkpoint(tmp_path / "r")["optimizers"]["opt"]["param_groups"][0]["lr"] == 0.5
+
+
+def test_what_a_resume_cannot_change_is_refused(tmp_path):
+    kw = dict(batch_size=32, **QUIET)
+    train(TinyVAE(), toy(), steps=2, out_dir=tmp_path / "r", seed=3, **kw)
+    with pytest.raises(RunError, match="seed 0: it was started with seed 3"):
+        train(TinyVAE(), toy(), steps=4, out_dir=tmp_path / "r", resume=True, seed=0, **kw)
+    with pytest.raises(ValueError, match="not both"):
+        train(TinyVAE(), toy(), steps=4, out_dir=tmp_path / "r", resume=True, overwrite=True, **kw)
+    res = train(TinyVAE(), toy(), steps=4, out_dir=tmp_path / "r", resume=True, **QUIET)   # batch size: the run's
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert res.step == 4 and cfg["training"]["batch_size"] == 32 and cfg["training"]["seed"] == 3
+
+
 # --- NaN ---------------------------------------------------------------------------------------------------
 def test_nan_stops_training_naming_the_step_and_the_op(tmp_path):
     tg.manual_seed(0)

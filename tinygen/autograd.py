@@ -24,7 +24,7 @@ __all__ = [
     "backward", "detect_anomaly", "AnomalyError",
 ]
 
-REGISTRY = {}            # op name -> Function subclass, filled by Function.__init_subclass__
+REGISTRY = {}            # op name -> tinygen's own Function subclasses, filled by Function.__init_subclass__
 
 _grad_enabled = True     # read by Function.apply for every op: a plain module global is the fastest check
 _anomaly = False
@@ -64,9 +64,15 @@ class Function:
     backward needs should be computed). ``self.needs_input_grad[i]`` says whether input ``i`` wants a
     gradient, so ``backward`` can skip work.
 
-    Subclasses register themselves in :data:`REGISTRY` under ``name`` (default: the class name in lower
-    case). ``sample(draw)`` returns (input arrays, callable) for the gradient checks; an op without it fails
-    the test suite. ``register = False`` keeps helper base classes out of the registry.
+    ``name`` (default: the class name in lower case) is what error messages and graph pictures call the op.
+    ``sample(draw)`` returns (input arrays, callable) for the gradient checks (see
+    :func:`tinygen.gradcheck.check_op` and :mod:`tinygen.testing`).
+
+    tinygen's own ops (classes defined in the ``tinygen`` package) register themselves in :data:`REGISTRY`
+    under their name, which the test suite and ``tinygen gradcheck`` enumerate; two of them with one name
+    is a bug and raises TypeError. Your own ops (defined anywhere else) are never registered: two of them
+    may share a name, or share one with a tinygen op, and re-running a notebook cell that defines one just
+    defines a new class. ``register = False`` keeps helper base classes of tinygen out of the registry.
     """
 
     name = None
@@ -79,6 +85,8 @@ class Function:
             return
         if cls.__dict__.get("name") is None:
             cls.name = cls.__name__.lower()
+        if not _is_builtin(cls):
+            return
         if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
             raise TypeError(f"two ops are named {cls.name!r}: {REGISTRY[cls.name]} and {cls}")
         REGISTRY[cls.name] = cls
@@ -229,6 +237,12 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name} node>"
+
+
+def _is_builtin(cls):
+    """True for the ops of the tinygen package itself (the registry's), False for a user's."""
+    module = cls.__module__ or ""
+    return module == "tinygen" or module.startswith("tinygen.")
 
 
 def _first_array(datas):

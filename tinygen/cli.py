@@ -8,16 +8,20 @@
     tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
     tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
     tinygen info                              versions and devices
-    tinygen gradcheck [OPS...]                every op's first- and second-order gradient check, as a table
+    tinygen gradcheck [NAMES...] [--all]      first- and second-order gradient checks (ops, composites, models)
+    tinygen graph MODEL [--out graph.png]     the graph of one training step of a small MODEL
+    tinygen derivation NAME                   a worked example of docs/derivations.md, checked numerically
 
-Bad input gets one sentence on stderr and exit code 2, never a traceback (``TINYGEN_DEBUG=1`` shows it).
-A NaN in training exits with 1, Ctrl-C during training with 130 (after saving a checkpoint).
+Bad input (including a damaged or forged run folder, and counts too large for memory or for a picture) gets one
+sentence on stderr and exit code 2, never a traceback (``TINYGEN_DEBUG=1`` shows it). A NaN in training exits
+with 1; Ctrl-C during training with 130 and SIGTERM with 143, both after saving a checkpoint.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -102,27 +106,26 @@ def cmd_info(args):
 
 
 def cmd_gradcheck(args):
-    from tinygen.autograd import REGISTRY
-    from tinygen.gradcheck import GradcheckError, RandomDraw, check_op
-    names = sorted(REGISTRY) if not args.ops else args.ops
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown:
-        raise CLIError(f"unknown op(s) {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}")
-    print(f"{'op':<16}{'1st order max |err|':>22}{'2nd order max |err|':>22}  result")
-    failed = 0
-    for name in names:
-        e1 = e2 = 0.0
-        status = "ok"
-        try:
-            for seed in range(args.seeds):
-                a, b = check_op(name, RandomDraw(seed), second_order=True)
-                e1, e2 = max(e1, a), max(e2, b or 0.0)
-        except GradcheckError as e:
-            status, failed = f"FAIL: {e}", failed + 1
-        print(f"{name:<16}{e1:>22.2e}{e2:>22.2e}  {status}")
-    print(f"{len(names) - failed}/{len(names)} ops pass (float64 central differences, {args.seeds} random "
-          f"draws each)")
-    return 1 if failed else 0
+    from tinygen.gradcheck_suite import run, select
+    try:
+        rows = select(args.names, args.all, args.seeds)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    return 1 if run(rows, args.seeds) else 0
+
+
+def cmd_graph(args):
+    from tinygen.model_steps import draw_step
+    try:
+        print(draw_step(args.model, args.out or f"graph-{args.model}.png", engine=args.engine))
+    except RuntimeError as e:                    # --engine dot without Graphviz
+        raise CLIError(str(e)) from None
+    return 0
+
+
+def cmd_derivation(args):
+    from tinygen.derivations import run
+    return 1 if run(args.name) else 0
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -146,7 +149,6 @@ def _default_out(kind, data_name, arch, conditional):
 
 def cmd_train(args):
     import tinygen as tg
-    from tinygen import runs
     from tinygen.data import load_dataset
     from tinygen.models import build_model
     from tinygen.train import train
@@ -155,28 +157,11 @@ def cmd_train(args):
     out = args.out or _default_out(args.model, args.data or "mnist", args.arch, args.conditional)
     epochs, steps = args.epochs, args.steps
     if args.resume:
-        old = runs.read_config(out)
-        model_cfg = dict(old["model"]["config"])
-        if old["model"]["kind"] != args.model:
-            raise CLIError(f"{out} holds a {old['model']['kind']} run, not a {args.model} run")
-        for opt, key in (("arch", "arch"), ("conditional", "conditional")):
-            given = getattr(args, opt)
-            if given not in (None, False) and model_cfg.get(key) != given:
-                raise CLIError(f"{out} was trained with --{opt} {model_cfg.get(key)}; a resumed run keeps it")
-        data_name = old["data"]["name"]
-        if args.data is not None and args.data != data_name:
-            raise CLIError(f"{out} was trained on {data_name!r}; a resumed run keeps its data")
-        t = old["training"]
-        if epochs is None and steps is None:
-            epochs, steps = t.get("epochs"), t.get("steps")
-        batch_size = args.batch_size or t["batch_size"]
-        lr = args.lr if args.lr is not None else t.get("lr")
-        seed = t.get("seed", 0)
-        model = build_model(**model_cfg)
+        model, data_name, epochs, steps = _resumed(args, out)
     else:
         data_name = args.data or "mnist"
         ds = load_dataset(data_name, "train")
-        tg.manual_seed(args.seed)
+        tg.manual_seed(args.seed or 0)
         kw = {"data_shape": tuple(ds.x.shape[1:]), "conditional": args.conditional}
         if args.arch:
             kw["arch"] = args.arch
@@ -194,17 +179,41 @@ def cmd_train(args):
                 steps = DEFAULT_TOY_STEPS
             else:
                 epochs = DEFAULT_EPOCHS.get(args.model, 10)
-        batch_size, lr, seed = args.batch_size, args.lr, args.seed
     length = f"{epochs} epochs" if epochs is not None else f"{steps} steps"
     print(f"training {args.model} on {data_name} for {length} ({model.num_parameters():,} parameters, "
           f"{device}) into {out}", flush=True)
     command = "tinygen " + " ".join(args.argv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow chatter: a NaN is reported in one line
-        result = train(model, data_name, epochs=epochs, steps=steps, batch_size=batch_size, lr=lr, out_dir=out,
-                       device=device, seed=seed, resume=args.resume, overwrite=args.overwrite, command=command)
+        result = train(model, data_name, epochs=epochs, steps=steps, batch_size=args.batch_size, lr=args.lr,
+                       out_dir=out, device=device, seed=args.seed, resume=args.resume, overwrite=args.overwrite,
+                       command=command)
     _print_result(result)
     return 0
+
+
+def _resumed(args, out):
+    """(model, data name, epochs, steps) of the run in ``out`` that ``train --resume`` continues. Every other
+    flag either takes effect in :func:`tinygen.train.train` (--epochs/--steps: the new total, --lr: from now
+    on, --device) or must agree with the run (refused with one sentence otherwise)."""
+    from tinygen import runs
+    if args.overwrite:
+        raise CLIError(f"--resume continues the run in {out} and --overwrite replaces it: give one of them")
+    old = runs.read_config(out)
+    model_cfg = old["model"]["config"]
+    if old["model"]["kind"] != args.model:
+        raise CLIError(f"{out} holds a {old['model']['kind']} run, not a {args.model} run")
+    for opt, key in (("arch", "arch"), ("conditional", "conditional")):
+        given = getattr(args, opt)
+        if given not in (None, False) and model_cfg.get(key) != given:
+            raise CLIError(f"{out} was trained with --{opt} {model_cfg.get(key)}; a resumed run keeps it")
+    data_name = old["data"]["name"]
+    if args.data is not None and args.data != data_name:
+        raise CLIError(f"{out} was trained on {data_name!r}; a resumed run keeps its data")
+    epochs, steps = args.epochs, args.steps
+    if epochs is None and steps is None:
+        epochs, steps = old["training"].get("epochs"), old["training"].get("steps")
+    return runs.build_from_config(old), data_name, epochs, steps
 
 
 def _print_result(result):
@@ -300,7 +309,8 @@ def cmd_interpolate(args):
 
 
 def cmd_eval(args):
-    from tinygen.evaluation import EVAL_FILE, evaluate_run, format_metrics
+    from tinygen.evaluation import EVAL_FILE, check_iwae_k, evaluate_run, format_metrics
+    check_iwae_k(args.iwae_k)                         # before anything is loaded
     run = _load(args)
     if run.data_name is None:
         raise CLIError(f"eval needs the run's data, but {run.path} was trained on in-memory arrays")
@@ -360,12 +370,15 @@ def build_parser():
     length = s.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=_positive_int, help="passes over the data (total, also on --resume)")
     length.add_argument("--steps", type=_positive_int, help="training steps (total, also on --resume)")
-    s.add_argument("--batch-size", type=_positive_int, default=None, help="default: the model's published one")
-    s.add_argument("--lr", type=_positive_float, default=None, help="default: the model's published one")
-    s.add_argument("--seed", type=_nonneg_int, default=0)
+    s.add_argument("--batch-size", type=_positive_int, default=None, help="default: the model's published one "
+                   "(on --resume: the run's)")
+    s.add_argument("--lr", type=_positive_float, default=None, help="default: the model's published one "
+                   "(on --resume: the run's)")
+    s.add_argument("--seed", type=_nonneg_int, default=None, help="default 0 (on --resume: the run's)")
     s.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     s.add_argument("--out", default=None, help="the run folder (default runs/MODEL-DATA[-ARCH][-cond])")
-    s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint "
+                   "(--epochs/--steps: the new total; --lr: the learning rate from now on)")
     s.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     s.set_defaults(func=cmd_train)
 
@@ -416,16 +429,50 @@ def build_parser():
 
     s = sub.add_parser("info", help="versions and available devices")
     s.set_defaults(func=cmd_info)
-    s = sub.add_parser("gradcheck", help="check every op's first and second derivatives")
-    s.add_argument("ops", nargs="*", help="op names (default: all registered ops)")
-    s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op (default 3)")
+    s = sub.add_parser("gradcheck", help="first and second derivatives against finite differences: ops, "
+                       "composites, models")
+    s.add_argument("names", nargs="*", metavar="NAME", help="ops, composites (softmax, log_softmax, "
+                   "cross_entropy, gaussian_kl, binary_cross_entropy, gradient_penalty), models (ae, vae, gan, "
+                   "wgan, wgan-gp), or ops / composites / models (default: every op)")
+    s.add_argument("--all", action="store_true", help="every op, composite and model")
+    s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op and composite (default 3)")
     s.set_defaults(func=cmd_gradcheck)
+    s = sub.add_parser("graph", help="draw the graph of one training step of a small model")
+    s.add_argument("model", choices=MODEL_KINDS, metavar="MODEL", help=f"one of {', '.join(MODEL_KINDS)}")
+    s.add_argument("--out", default=None, help="the picture (.png, .svg, .pdf) or DOT source (.dot) to write "
+                   "(default graph-MODEL.png)")
+    s.add_argument("--engine", choices=("auto", "dot", "matplotlib"), default="auto",
+                   help="Graphviz's dot when installed (auto, the default), or tinygen's own layout")
+    s.set_defaults(func=cmd_graph)
+    s = sub.add_parser("derivation", help="a worked example of docs/derivations.md, by the engine and by finite "
+                       "differences")
+    s.add_argument("name", metavar="NAME", help="reparameterisation, kl, bernoulli, gaussian, elbo, softmax-ce, "
+                   "gan, wgan or gradient-penalty")
+    s.set_defaults(func=cmd_derivation)
     return p
 
 
 def _one_sentence(e):
-    text = str(e).strip() or type(e).__name__
+    if isinstance(e, OSError) and e.strerror:          # no "[Errno 28]" in front of a sentence
+        text = e.strerror if e.filename is None else f"{e.strerror}: {e.filename}"
+    else:
+        text = str(e).strip() or type(e).__name__
     return text.splitlines()[0]
+
+
+def _interrupted(e, args):
+    """Ctrl-C or SIGTERM: the exit code is 128 + the signal's number (130, 143), as a shell reports it."""
+    signum = int(getattr(e, "signum", signal.SIGINT))
+    from tinygen.train import TrainingInterrupted
+    if not isinstance(e, TrainingInterrupted):
+        print("tinygen: interrupted" + (f": {e}" if str(e) else ""), file=sys.stderr)
+        return 128 + signum
+    hint = ""
+    if args.func is cmd_train:
+        out = args.out or _default_out(args.model, args.data or "mnist", args.arch, args.conditional)
+        hint = f" (tinygen train {args.model} --out {out} --resume)"
+    print(f"tinygen: {e}{hint}", file=sys.stderr)
+    return 128 + signum
 
 
 def main(argv=None):
@@ -445,28 +492,26 @@ def main(argv=None):
         return 2
     from tinygen.backend import DeviceError
     from tinygen.serialization import CheckpointError
-    from tinygen.train import NonFiniteLossError, TrainingInterrupted
+    from tinygen.train import NonFiniteLossError
     debug = os.environ.get("TINYGEN_DEBUG")
     try:
         return args.func(args)
     except CLIError as e:
         print(f"tinygen: error: {e}", file=sys.stderr)
         return 2
-    except TrainingInterrupted as e:
-        hint = ""
-        if args.func is cmd_train:
-            out = args.out or _default_out(args.model, args.data or "mnist", args.arch, args.conditional)
-            hint = f" (tinygen train {args.model} --out {out} --resume)"
-        print(f"tinygen: {e}{hint}", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("tinygen: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:                  # Ctrl-C, SIGTERM (training: after saving a checkpoint)
+        return _interrupted(e, args)
     except NonFiniteLossError as e:
         if debug:
             raise
         print(f"tinygen: error: {_one_sentence(e)}", file=sys.stderr)
         return 1
+    except MemoryError as e:
+        if debug:
+            raise
+        print(f"tinygen: error: not enough memory for this command ({_one_sentence(e)}); ask for less",
+              file=sys.stderr)
+        return 2
     except (ValueError, DeviceError, CheckpointError, OSError) as e:
         if debug:
             raise

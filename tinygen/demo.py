@@ -24,6 +24,7 @@ the threads compete). ``--quick`` trains each model for a few dozen steps: a smo
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -78,7 +79,7 @@ def _fmt_time(s):
 def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
     """Train the demo's models into ``out`` and draw the side-by-side pictures; prints where everything is.
     ``jobs``: trainings side by side (default 2 when the machine has 2 or more cores). Returns 0, or 130 after
-    Ctrl-C (each running training saves a checkpoint first)."""
+    Ctrl-C and 143 after SIGTERM (each running training saves a checkpoint first)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     quick = QUICK_STEPS if quick else 0
@@ -98,7 +99,7 @@ def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
         done = ", ".join(results) or "none"
         print(f"tinygen demo: interrupted after {_fmt_time(time.perf_counter() - t0)}; finished: {done}"
               + (f"; stopped with a checkpoint: {e}" if str(e) else ""), file=sys.stderr, flush=True)
-        return 130
+        return 128 + int(getattr(e, "signum", signal.SIGINT))
     pictures = _compose(out)
     total = time.perf_counter() - t0
     _summary(out, results, pictures, total)

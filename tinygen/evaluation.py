@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np  # host-side: metrics work on host arrays
 
 from . import metrics as M
+from .atomic import atomic_write
 from .autograd import no_grad
 from .creation import tensor
 from .runs import isolated_rng, load_run
@@ -35,6 +36,7 @@ from .runs import isolated_rng, load_run
 __all__ = ["evaluate_model", "evaluate_run", "format_metrics", "EVAL_FILE"]
 
 EVAL_FILE = "eval.json"
+MAX_IWAE_K = 100_000         # importance samples per image
 N_SAMPLES = 1000
 TOY_SAMPLES = 2500
 
@@ -147,12 +149,21 @@ def ae_metrics(model, held_x, held_y=None):
     return out
 
 
+def check_iwae_k(k):
+    """ValueError unless ``k`` is a count of importance samples per image that makes sense (memory is
+    proportional to it: :func:`tinygen.metrics.iwae` keeps k log-weights per image of a batch)."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_IWAE_K:
+        raise ValueError(f"iwae_k (importance samples per image) must be an integer from 1 to {MAX_IWAE_K:,} "
+                         f"(the IWAE paper's largest is 5,000), got {k!r}")
+
+
 def evaluate_model(model, data_name, data_kind, held, *, seed=0, iwae_k=500, iwae_n=500, n_samples=N_SAMPLES,
                    train=None):
     """Every metric that applies to ``model`` (see the module docstring), as a flat dict of numbers/lists.
 
     ``held``: the held-out Dataset (images in [0, 1]; the model's samples are mapped from its data_range);
     ``train``: the training Dataset (for the critic's memorisation gap), optional."""
+    check_iwae_k(iwae_k)
     t0 = time.time()
     res = {"kind": model.kind, "data": data_name, "parameters": int(model.num_parameters())}
     with isolated_rng(model.device, seed):
@@ -226,9 +237,8 @@ def evaluate_run(run_dir, device="cpu", write=True, **kw):
     res = {"run": str(run.path), "step": run.step, **evaluate_model(run.model, run.data_name, run.data_kind,
                                                                     held, train=train, **kw)}
     if write:
-        tmp = Path(run_dir) / f".{EVAL_FILE}.tmp"
-        tmp.write_text(json.dumps(res, indent=1))
-        tmp.replace(Path(run_dir) / EVAL_FILE)
+        text = json.dumps(res, indent=1)
+        atomic_write(Path(run_dir) / EVAL_FILE, lambda f: f.write(text), binary=False)
     return res
 
 

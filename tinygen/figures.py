@@ -23,6 +23,9 @@ __all__ = ["save_samples", "save_reconstructions", "save_interpolations", "save_
            "evaluate_heldout", "mode_coverage", "encode_mean", "reconstruct", "interpolation_rows", "TOY_SAMPLES"]
 
 TOY_SAMPLES = 2500   # VEEGAN's count for the 2-D mixtures
+MAX_IMAGES = 4096    # in one picture: a 64 x 64 grid (more tiles than pixels on a screen)
+MAX_POINTS = 100_000  # in one scatter: far past the point where it is a solid blob
+CHUNK = 256          # samples the model draws at once: memory stays bounded whatever the count
 
 
 def _host(t):
@@ -46,6 +49,29 @@ def _image_shape(model, imgs):
     return imgs.reshape((len(imgs),) + shape) if len(shape) == 3 else imgs
 
 
+def check_count(n, limit, what):
+    """ValueError unless ``n`` (a count of ``what``) is an integer from 1 to ``limit``: refused before any
+    work, since no picture can hold more."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ValueError(f"the number of {what} must be an integer, got {n!r}")
+    if not 1 <= n <= limit:
+        raise ValueError(f"{int(n):,} {what} do not make a picture: ask for 1 to {limit:,}")
+    return int(n)
+
+
+def _sample(model, n, labels=None, z=None):
+    """``model.sample(n, ...)`` drawn CHUNK at a time, as one host array (``labels``: an int or a Tensor of
+    n labels; ``z``: a Tensor of n codes, or None)."""
+    parts = []
+    for i in range(0, n, CHUNK):
+        m = min(CHUNK, n - i)
+        kw = {} if labels is None else {"labels": labels if isinstance(labels, int) else labels[i:i + m]}
+        if z is not None:
+            kw["z"] = z[i:i + m]
+        parts.append(_host(model.sample(m, **kw)))
+    return np.concatenate(parts)
+
+
 # --- what the models offer ---------------------------------------------------------------------------------
 def encode_mean(model, x, y=None):
     """The latent code of x (the AE's code, a VAE's posterior mean), as a Tensor, without a graph."""
@@ -55,30 +81,38 @@ def encode_mean(model, x, y=None):
 
 
 def reconstruct(model, x, y=None):
-    """The model's reconstructions of host images x (AE / VAE), a Tensor."""
-    return model.reconstruct(_as_tensor(model, x), _labels(model, y))
+    """The model's reconstructions of host images x (AE / VAE), a host array (CHUNK images at a time)."""
+    return np.concatenate([_host(model.reconstruct(_as_tensor(model, x[i:i + CHUNK]),
+                                                   _labels(model, None if y is None else y[i:i + CHUNK])))
+                           for i in range(0, len(x), CHUNK)])
 
 
 def interpolation_rows(model, x=None, y=None, rows=8, steps=10):
     """(rows, steps, *data_shape) host images along straight lines in latent space: between the codes of
     pairs of images of x for the AE / VAE, between pairs of prior draws z for the GAN family."""
+    check_count(rows * steps, MAX_IMAGES, f"images ({rows:,} rows of {steps:,})")
     if getattr(model, "has_encoder", False):
         n = min(rows, len(x) // 2)
         if n < 1:
             raise ValueError("interpolations need at least two images")
-        ya = None if y is None else y[:n]
-        yb = None if y is None else y[n:2 * n]
-        out = model.interpolate(_as_tensor(model, x[:n]), _as_tensor(model, x[n:2 * n]), steps,
-                                _labels(model, ya), _labels(model, yb))
-        return _host(out)
+        per = max(1, CHUNK // steps)                          # rows decoded at once
+        return np.concatenate([_interpolate(model, x[i:i + m], x[n + i:n + i + m], steps,
+                                            None if y is None else (y[i:i + m], y[n + i:n + i + m]))
+                               for i in range(0, n, per) for m in [min(per, n - i)]])
     za, zb = _host(model.sample_latent(rows)), _host(model.sample_latent(rows))
     t = np.linspace(0.0, 1.0, steps, dtype=za.dtype)[None, :, None]
     z = (za[:, None, :] * (1 - t) + zb[:, None, :] * t).reshape(rows * steps, -1)
     labels = None
     if getattr(model, "conditional", False):                 # one random class per row
         labels = _as_tensor(model, np.repeat(np.arange(rows) % model.num_classes, steps), "int64")
-    imgs = _host(model.sample(rows * steps, labels=labels, z=_as_tensor(model, z)))
+    imgs = _sample(model, rows * steps, labels=labels, z=_as_tensor(model, z))
     return imgs.reshape((rows, steps) + imgs.shape[1:])
+
+
+def _interpolate(model, xa, xb, steps, ys=None):
+    ya, yb = (None, None) if ys is None else ys
+    return _host(model.interpolate(_as_tensor(model, xa), _as_tensor(model, xb), steps, _labels(model, ya),
+                                   _labels(model, yb)))
 
 
 # --- pictures ---------------------------------------------------------------------------------------------
@@ -86,13 +120,14 @@ def save_samples(model, path, *, data_kind="image", n=None, label=None, real=Non
     """Samples of ``model``: an image grid (a conditional model without ``label``: one row per class), or for
     2-D data a scatter of ``n`` (2,500) samples over ``real`` points and the true ``modes``."""
     if data_kind == "toy":
-        n = n or TOY_SAMPLES
-        fake = _host(model.sample(n, labels=label)) if label is not None else _host(model.sample(n))
+        n = check_count(n or TOY_SAMPLES, MAX_POINTS, "points")
+        fake = _sample(model, n, labels=label)
         fake = fake.reshape(len(fake), -1)
         real = fake[:0] if real is None else real
         if len(real) == 0:
             real = fake
         return plots.save_toy_samples(real, fake, path, modes=modes, title=title)
+    n = None if n is None else check_count(n, MAX_IMAGES, "images")
     labels, nrow = None, None
     if label is not None:
         labels, n = int(label), n or 64
@@ -100,20 +135,21 @@ def save_samples(model, path, *, data_kind="image", n=None, label=None, real=Non
         k = model.num_classes
         per = max(1, (n or 10 * k) // k)
         labels, n, nrow = np.repeat(np.arange(k), per), k * per, per
-    n = n or 64
+    n = check_count(n or 64, MAX_IMAGES, "images")
     marks = None
     if nrow is not None:                                   # the class, in the first tile of each row
         marks = [str(c) if i % nrow == 0 else None for i, c in enumerate(labels)]
-    kw = {} if labels is None else {"labels": labels if isinstance(labels, int) else _as_tensor(model, labels,
-                                                                                               "int64")}
-    imgs = _host(model.sample(n, **kw))
+    if labels is not None and not isinstance(labels, int):
+        labels = _as_tensor(model, labels, "int64")
+    imgs = _sample(model, n, labels=labels)
     return plots.save_image_grid(_image_shape(model, imgs), path, nrow=nrow, value_range=_value_range(model),
                                  title=title, labels=marks)
 
 
 def save_reconstructions(model, x, path, y=None, n=20, title=None):
+    n = check_count(n, MAX_IMAGES // 2, "reconstructions (each beside its image)")
     x, y = x[:n], None if y is None else y[:n]
-    rec = _host(reconstruct(model, x, y))
+    rec = reconstruct(model, x, y)
     return plots.save_reconstructions(_image_shape(model, x), _image_shape(model, rec), path, n=n,
                                       value_range=_value_range(model), title=title)
 

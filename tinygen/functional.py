@@ -434,6 +434,7 @@ def gradient_penalty(critic, real, fake, lambda_=10.0, eps=None):
     x_hat = interpolate(real, fake, eps)
     if not x_hat.requires_grad:
         x_hat.requires_grad_(True)       # a fresh leaf: the inner gradient is taken w.r.t. it
+    x_hat.name = "x_hat"                 # what a picture of the graph (tinygen.viz) calls it
     out = critic(x_hat)
     ones = Tensor(out.xp.ones_like(out.data))
     (g,) = _grad(out, x_hat, grad_outputs=ones, create_graph=True)

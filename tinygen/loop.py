@@ -20,18 +20,19 @@ __all__ = ["TrainingInterrupted", "NonFiniteLossError"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped by Ctrl-C. ``step``: the last finished step; ``checkpoint``: the file to resume from;
-    ``saved``: whether a checkpoint was written at ``step`` (False after a second Ctrl-C mid-step)."""
+    """Training stopped by Ctrl-C or SIGTERM. ``step``: the last finished step; ``checkpoint``: the file to
+    resume from; ``saved``: whether a checkpoint was written at ``step`` (False after a second signal
+    mid-step); ``signum``: the signal (``signal.SIGINT`` also for a KeyboardInterrupt raised by code)."""
 
-    def __init__(self, message, step, checkpoint, saved):
+    def __init__(self, message, step, checkpoint, saved, signum=signal.SIGINT):
         super().__init__(message)
-        self.step, self.checkpoint, self.saved = step, checkpoint, saved
+        self.step, self.checkpoint, self.saved, self.signum = step, checkpoint, saved, int(signum)
 
     def __str__(self):
         return self.args[0]
 
     def __reduce__(self):              # crosses process boundaries (tinygen demo's workers)
-        return type(self), (self.args[0], self.step, self.checkpoint, self.saved)
+        return type(self), (self.args[0], self.step, self.checkpoint, self.saved, self.signum)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -70,30 +71,44 @@ class _Window:
         return {k: [float(s), int(n)] for k, (s, n) in self.sums.items()}
 
 
-class _SigintGuard:
-    """First Ctrl-C: set ``requested`` (the loop stops after the step). Second: KeyboardInterrupt at once.
-    Installed only in the main thread and only over Python's default handler."""
+_SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C"}
+if hasattr(signal, "SIGTERM"):
+    _SIGNAL_NAMES[signal.SIGTERM] = "SIGTERM"
+
+
+class _StopGuard:
+    """Ctrl-C (SIGINT) and SIGTERM (docker stop, SLURM preemption, ``timeout``) during training. The first
+    sets ``requested`` (the loop stops after the step and saves a checkpoint), the second raises
+    KeyboardInterrupt at once. ``signum``: the first signal received. Installed only in the main thread, and
+    only over the default handlers (SIGINT's KeyboardInterrupt, SIGTERM's exit): a program's own handlers
+    are left alone."""
 
     def __init__(self):
         self.requested = False
-        self.old = None
+        self.signum = signal.SIGINT
+        self.old = {}
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self.old = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum, default in ((signal.SIGINT, signal.default_int_handler),
+                                (getattr(signal, "SIGTERM", None), signal.SIG_DFL)):
+            if signum is not None and signal.getsignal(signum) is default:
+                self.old[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
-        print("\ntinygen: Ctrl-C: stopping after this step and saving a checkpoint (press again to stop now)",
+        self.requested, self.signum = True, signum
+        name = _SIGNAL_NAMES.get(signum, f"signal {signum}")
+        print(f"\ntinygen: {name}: stopping after this step and saving a checkpoint (send it again to stop now)",
               file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
+        for signum, old in self.old.items():
+            signal.signal(signum, old)
+        self.old = {}
         return False
 
 
@@ -233,17 +248,17 @@ class _Loop:
         self.checkpoint_step = step
 
     # --- endings ------------------------------------------------------------------------------------------
-    def interrupted(self, step, in_step):
+    def interrupted(self, step, in_step, signum=signal.SIGINT):
         ckpt = self.out / runs.CHECKPOINT
         if in_step:
             return TrainingInterrupted(f"interrupted during step {step + 1}: the checkpoint of step "
                                        f"{self.checkpoint_step} in {ckpt} is kept; resume to continue from it",
-                                       self.checkpoint_step, ckpt, False)
+                                       self.checkpoint_step, ckpt, False, signum)
         self.checkpoint(step)
         if self.pictures:
             self.draw("curves", step)
         return TrainingInterrupted(f"interrupted at step {step}: checkpoint saved in {ckpt}; resume to continue",
-                                   step, ckpt, True)
+                                   step, ckpt, True, signum)
 
     def nonfinite(self, step, key, value):
         op = self.find_op(step)

@@ -9,25 +9,31 @@ A run folder holds::
     samples_NNNNNN.png sample grids (2-D scatters over the true modes for the toy data) at step NNNNNN
     curves.png         the curves of metrics.jsonl
     reconstructions.png, interpolations.png, latent.png    for the AE and the VAE on images
+    eval.json, sample*.png    written by ``tinygen eval`` and ``tinygen sample``
+    .tinygen.lock      while a training writes the folder (:mod:`tinygen.runlock`)
+
+Every file is written atomically (:mod:`tinygen.atomic`). These names are a run's own files: ``--overwrite``
+deletes them and nothing else (:func:`files_to_replace`).
 
     run = load_run("runs/vae-mnist")          # the model rebuilt from config.json, weights from the checkpoint
     images = run.model.sample(16)
 
-Errors about a run folder (missing, no config, unreadable checkpoint, a resume that does not match) raise
-:class:`RunError` (a ``ValueError``) with one sentence.
+Errors about a run folder (missing, no config, an unreadable, damaged or forged config or checkpoint, a resume
+that does not match) raise :class:`RunError` (a ``ValueError``) with one sentence.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
 import platform
+import re
 import time
 from pathlib import Path
 
 import numpy as np  # host-side bookkeeping (data arrays, RNG states)
 
 from . import backend as _backend
+from .atomic import atomic_write, open_append, write_error
 from .serialization import CheckpointError
 from .serialization import load as _load
 from .serialization import save as _save
@@ -69,12 +75,9 @@ def _json_default(o):
 
 
 def write_config(out_dir, config):
-    """Write ``config`` as ``out_dir/config.json`` (atomically: temporary file + rename)."""
-    path = Path(out_dir) / CONFIG
-    tmp = path.with_name(f".{CONFIG}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Write ``config`` as ``out_dir/config.json`` (atomically, see :mod:`tinygen.atomic`)."""
+    text = json.dumps(config, indent=2, default=_json_default) + "\n"
+    return Path(atomic_write(Path(out_dir) / CONFIG, lambda f: f.write(text), binary=False))
 
 
 def read_config(run_dir):
@@ -91,9 +94,62 @@ def read_config(run_dir):
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise RunError(f"cannot read {path}: {e}") from None
-    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT or "model" not in config:
+    if not is_run_config(config):
         raise RunError(f"{path} is not the config of a tinygen run")
+    _check_config(config, path)
     return config
+
+
+_MISSING = object()
+
+
+def is_run_config(config):
+    """True for what tinygen writes as a run's config.json (the format tag; the entries are checked apart)."""
+    return isinstance(config, dict) and config.get("format") == RUN_FORMAT
+
+
+def _check_config(config, path):
+    """The entries a run's config.json must have for tinygen to rebuild and resume the run."""
+    needs = (("model", dict), ("model.kind", str), ("model.config", dict), ("data", dict),
+             ("data.name", (str, type(None))), ("training", dict))
+    for key, kind in needs:
+        node = config
+        for part in key.split("."):
+            node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+        if not isinstance(node, kind):
+            what = f"is missing {key!r}" if node is _MISSING else \
+                f"has {key!r} of the wrong type ({type(node).__name__})"
+            raise RunError(f"{path} {what}: the file was edited or damaged (tinygen writes it complete)")
+
+
+_OWN_FILES = re.compile(r"config\.json|metrics\.jsonl|checkpoint\.npz|eval\.json|curves\.png|latent\.png"
+                        r"|reconstructions\.png|interpolations\.png|samples_\d{6}\.png|sample(_label\d+)?\.png")
+
+
+def files_to_replace(out_dir, overwrite):
+    """The files a fresh run in ``out_dir`` must delete first: none in a folder without a run; with
+    ``overwrite``, the files that a tinygen run writes, when ``out_dir`` holds one. RunError when the folder
+    holds a run (and not ``overwrite``), or files with a run's names that tinygen did not write: they are never
+    deleted nor written over."""
+    out = Path(out_dir)
+    own = sorted(p for p in out.iterdir() if _OWN_FILES.fullmatch(p.name)) if out.is_dir() else []
+    if not own:
+        return []
+    where = str(out)
+    if (out / CONFIG) not in own:
+        names = ", ".join(p.name for p in own[:3]) + (", ..." if len(own) > 3 else "")
+        raise RunError(f"{where!r} holds {names} but no {CONFIG}: not a tinygen run, so tinygen will neither "
+                       f"delete nor write over them; choose another folder")
+    try:
+        config = json.loads((out / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        config = None
+    if not is_run_config(config):
+        raise RunError(f"{where!r} holds a {CONFIG} that is not a tinygen run's: tinygen will neither delete nor "
+                       f"write over it; choose another folder")
+    if not overwrite:
+        raise RunError(f"{where!r} already holds a run: resume it, choose another folder, or overwrite it")
+    return own
 
 
 def read_metrics(run_dir):
@@ -118,9 +174,7 @@ def truncate_metrics(run_dir, step):
     if not path.is_file():
         return
     keep = [json.dumps(r, default=_json_default) for r in read_metrics(run_dir) if r.get("step", 0) <= step]
-    tmp = path.with_name(f".{METRICS}.tmp-{os.getpid()}")
-    tmp.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: f.write("".join(line + "\n" for line in keep)), binary=False)
 
 
 class MetricsLog:
@@ -128,11 +182,14 @@ class MetricsLog:
 
     def __init__(self, run_dir):
         self.path = Path(run_dir) / METRICS
-        self._f = open(self.path, "a", encoding="utf-8")
+        self._f = open_append(self.path)
 
     def write(self, record):
-        self._f.write(json.dumps(record, default=_json_default, allow_nan=True) + "\n")
-        self._f.flush()
+        try:
+            self._f.write(json.dumps(record, default=_json_default, allow_nan=True) + "\n")
+            self._f.flush()
+        except OSError as e:
+            raise write_error(self.path, e) from e
 
     def close(self):
         self._f.close()
@@ -197,7 +254,8 @@ def save_checkpoint(run_dir, *, model, optimizers, loader, step, epoch, device, 
 
 
 def load_checkpoint(run_dir):
-    """The dict :func:`save_checkpoint` wrote; :class:`RunError` with one sentence when it cannot be read."""
+    """The dict :func:`save_checkpoint` wrote; :class:`RunError` with one sentence when it cannot be read or
+    any of its entries is malformed (so that nothing is restored from a damaged or forged file)."""
     path = Path(run_dir) / CHECKPOINT
     if not path.is_file():
         raise RunError(f"the run folder {str(run_dir)!r} has no {CHECKPOINT} (training never reached its first "
@@ -208,31 +266,72 @@ def load_checkpoint(run_dir):
         raise RunError(f"cannot load {path}: {e}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise RunError(f"{path} is a tinygen file but not a training checkpoint")
+    problem = _state_problem(state)
+    if problem:
+        raise RunError(f"{path} is not a valid training checkpoint: {problem}")
     return state
+
+
+def _state_problem(state):
+    """What is wrong with a training checkpoint's entries, or None."""
+    for key in ("step", "epoch"):
+        v = state.get(key)
+        if type(v) is not int or v < 0:
+            return f"its {key!r} is {v!r}, not a count"
+    for key, kinds in (("model", dict), ("optimizers", dict), ("loader", (dict, type(None))), ("extra", dict)):
+        if not isinstance(state.get(key, {} if key == "extra" else None), kinds):
+            return f"its {key!r} entry is of the wrong type ({type(state.get(key)).__name__})"
+    return _extra_problem(state.get("extra", {})) or _rng_problem(state.get("rng"))
+
+
+def _extra_problem(extra):
+    """The training loop's own entries: the running means since the last metrics line, the elapsed time."""
+    window = extra.get("window", {})
+    pairs_ok = isinstance(window, dict) and all(
+        isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], (int, float)) and type(v[1]) is int
+        for v in window.values())
+    if not pairs_ok:
+        return "its running means ('extra.window') are malformed"
+    if not isinstance(extra.get("elapsed", 0.0), (int, float)):
+        return f"its elapsed time is {extra.get('elapsed')!r}, not a number"
+    return None
+
+
+def _rng_problem(rng):
+    if not isinstance(rng, dict) or not isinstance(rng.get("device"), str) or "cpu" not in rng:
+        return "its RNG entry is malformed (it needs 'device' and 'cpu')"
+    try:
+        type(_backend.cpu_generator().bit_generator)().state = rng["cpu"]   # a scratch generator
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as e:
+        name = type(_backend.cpu_generator().bit_generator).__name__
+        return f"its CPU random generator state is not a valid {name} state ({e})"
+    return None
 
 
 def restore_checkpoint(state, *, model, optimizers=None, loader=None, rng=True):
     """Load a checkpoint dict into the model (and optimizers, loader, RNG); RunError when they do not fit."""
     try:
         model.load_state_dict(state["model"])
-    except ValueError as e:
+    except (ValueError, TypeError, KeyError) as e:
         raise RunError(f"the checkpoint does not fit the model: {e}") from None
     if optimizers is not None:
         saved = state.get("optimizers") or {}
         if set(saved) != set(optimizers):
             raise RunError(f"the checkpoint has optimizers {sorted(saved)} but the model makes {sorted(optimizers)}")
         for name, opt in optimizers.items():
-            try:
-                opt.load_state_dict(saved[name])
-            except ValueError as e:
-                raise RunError(f"the checkpoint's optimizer {name!r} does not fit: {e}") from None
+            _restoring(f"the checkpoint's optimizer {name!r} does not fit", opt.load_state_dict, saved[name])
     if loader is not None and state.get("loader") is not None:
-        try:
-            loader.load_state_dict(state["loader"])
-        except ValueError as e:
-            raise RunError(f"the checkpoint's data position does not fit this data: {e}") from None
+        _restoring("the checkpoint's data position does not fit this data", loader.load_state_dict, state["loader"])
     if rng:
-        set_rng_states(state["rng"])
+        _restoring("the checkpoint's random generator states cannot be restored", set_rng_states, state["rng"])
+
+
+def _restoring(what, load, value):
+    """``load(value)``; a value from the file that it cannot take is a RunError saying ``what``."""
+    try:
+        load(value)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as e:
+        raise RunError(f"{what}: {e}") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -261,14 +360,41 @@ class Run:
         return f"Run({str(self.path)!r}, {self.kind}, step {self.step})"
 
 
+MAX_SIZE = 2 ** 16          # no layer, latent code or class count of these models is wider
+MAX_FEATURES = 2 ** 24      # values per sample (data_shape): 4,096 x 4,096 pixels
+
+
 def build_from_config(config):
-    """The model described by a run's config.json (fresh weights)."""
+    """The model described by a run's config.json (fresh weights). Sizes that no model of tinygen could use
+    are refused before anything is allocated."""
     from .models import build_model
     m = config["model"]
+    cfg = m.get("config", {})
+    problem = _size_problem(cfg)
+    if problem:
+        raise RunError(f"{CONFIG} describes a {m.get('kind')!r} model that cannot be built: {problem}")
     try:
-        return build_model(m["kind"], **m.get("config", {}))
+        return build_model(m["kind"], **cfg)
     except (TypeError, ValueError, KeyError) as e:
         raise RunError(f"cannot rebuild the {m.get('kind')!r} model of this run from {CONFIG}: {e}") from None
+    except MemoryError:
+        raise RunError(f"the {m.get('kind')!r} model that {CONFIG} describes does not fit in memory") from None
+
+
+def _size_problem(cfg):
+    """Why the sizes in a model config are implausible (layers wider than MAX_SIZE, samples of more than
+    MAX_FEATURES values), or None."""
+    shape = cfg.get("data_shape")
+    shape = [shape] if isinstance(shape, int) else shape
+    if isinstance(shape, (list, tuple)) and all(isinstance(s, int) for s in shape) and \
+            math.prod(max(1, s) for s in shape) > MAX_FEATURES:
+        return f"its data_shape {tuple(shape)} has more than {MAX_FEATURES:,} values per sample"
+    for key, v in cfg.items():
+        sizes = v if isinstance(v, (list, tuple)) and key != "data_shape" else [v]
+        big = [s for s in sizes if isinstance(s, int) and not isinstance(s, bool) and s > MAX_SIZE]
+        if big:
+            return f"its {key} is {big[0]:,}, more than the {MAX_SIZE:,} any layer of these models can use"
+    return None
 
 
 def load_run(run_dir, device="cpu"):

@@ -15,24 +15,26 @@ The file is a plain ``.npz`` (a zip of ``.npy`` files; no pickle anywhere, loade
   tuple, dict (a list of [key, value] pairs, so int keys stay ints), array (a backend array), scalar (a NumPy
   scalar) and tensor. ``numpy.load`` and any zip tool can read the arrays without tinygen.
 
-Writing is atomic: the file is written to a temporary next to the target (``.NAME.tmp-HOST-PID-TOKEN``),
-flushed to disk (fsync) and renamed over the target with ``os.replace``; a crash or kill -9 mid-write leaves the
-previous checkpoint intact. A failed save removes its temporary; temporaries left by killed writers on this
-machine are removed by the next save of the same file.
+Writing is atomic (:func:`tinygen.atomic.atomic_write`): the file is written to an exclusively created
+temporary next to the target (``.NAME.tmp-HOST-PID-TOKEN``), flushed to disk (fsync) and renamed over the target
+with ``os.replace``; a crash or kill -9 mid-write leaves the previous checkpoint intact. A failed save removes
+its temporary; temporaries left by killed writers on this machine are removed by the next save of the same file.
+
+Loading trusts nothing in the file (see :func:`load`): a forged, truncated or hostile file raises
+:class:`CheckpointError` before any large allocation.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import secrets
-import socket
 import zipfile
 import zlib
 
 import numpy as np  # host side: the .npz format
 
 from . import backend as _backend
+from .atomic import atomic_write
 from .tensor import Tensor
 
 __all__ = ["save", "load", "CheckpointError", "CheckpointNotFoundError", "FORMAT", "VERSION"]
@@ -77,6 +79,9 @@ def _encode(obj, arrays, where, active, key=False):
                             f"numbers, None, bools or tuples of them")
         if id(obj) in active:
             raise ValueError(f"save: {where} contains itself (a reference cycle)")
+        if len(active) >= MAX_DEPTH:
+            raise ValueError(f"save: obj is nested more than {MAX_DEPTH} levels deep (containers inside "
+                             f"containers); a checkpoint holds at most {MAX_DEPTH}")
         active.add(id(obj))
         try:
             if isinstance(obj, dict):
@@ -127,70 +132,12 @@ def save(obj, path):
     header = {"format": FORMAT, "version": VERSION, "tinygen": getattr(tinygen, "__version__", None),
               "root": root}
     arrays[HEADER_KEY] = np.frombuffer(json.dumps(header, allow_nan=False).encode("utf-8"), dtype=np.uint8)
-    folder, name = os.path.split(os.path.abspath(path))
+    folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(2, f"cannot save to {path}: the folder {folder} does not exist")
     if os.path.isdir(path):
         raise IsADirectoryError(21, f"cannot save to {path}: it is a folder")
-    _remove_stale_temporaries(folder, name)
-    tmp = os.path.join(folder, f".{name}.tmp-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, allow_pickle=False, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # including KeyboardInterrupt: never leave a temporary behind
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_folder(folder)
-
-
-_HOST = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:32] or "host"
-
-
-def _remove_stale_temporaries(folder, name):
-    """Remove ``.NAME.tmp-HOST-PID-*`` files of this host whose writer process is gone (killed mid-save)."""
-    if os.name != "posix":  # os.kill(pid, 0) is a liveness test only on POSIX
-        return
-    prefix = f".{name}.tmp-{_HOST}-"
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return
-    for e in entries:
-        if not e.startswith(prefix):
-            continue
-        pid = e[len(prefix):].split("-")[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            try:
-                os.unlink(os.path.join(folder, e))
-            except OSError:
-                pass
-        except OSError:
-            pass  # alive, owned by someone else
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (POSIX); harmless where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    atomic_write(path, lambda f: np.savez(f, allow_pickle=False, **arrays))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -198,26 +145,37 @@ def _fsync_folder(folder):
 # ---------------------------------------------------------------------------------------------------------
 def load(path, device=None):
     """Read a checkpoint written by :func:`save`. Tensors and arrays are put on ``device`` (default "cpu");
-    Tensors keep ``requires_grad``. A missing, corrupt or foreign file raises :class:`CheckpointError` (a
-    ``ValueError``; :class:`CheckpointNotFoundError` for a missing file) naming the path and the problem."""
+    Tensors keep ``requires_grad``. A missing, corrupt, foreign or hostile file raises :class:`CheckpointError`
+    (a ``ValueError``; :class:`CheckpointNotFoundError` for a missing file) naming the path and the problem.
+
+    Nothing in the file is trusted: each member's size is checked against the shape and dtype its .npy header
+    declares before a byte of it is read, compressed members that would inflate implausibly (a zip bomb) are
+    refused, the header's nesting is bounded, and only the dtypes :func:`save` writes are accepted."""
     path = os.fspath(path)
     be = _backend.get_backend("cpu" if device is None else device)
     if not os.path.exists(path):
         raise CheckpointNotFoundError(f"cannot load checkpoint {path}: no such file")
     if os.path.isdir(path):
         raise CheckpointError(f"cannot load checkpoint {path}: it is a folder, not a file")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise CheckpointError(f"cannot load checkpoint {path}: not a tinygen checkpoint (the file is not a "
-                              f"readable .npz archive: {_short(e)})") from e
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise CheckpointError(f"cannot load checkpoint {path}: not a tinygen checkpoint (it holds a single "
-                              f"NumPy array, a .npy file)")
-    with npz:
-        reader = _Reader(npz, path, be)
+    zf = _open_zip(path)
+    with zf:
+        reader = _Reader(zf, path, be)
         header = reader.header()
         return reader.decode(header["root"])
+
+
+def _open_zip(path):
+    def fail(why, e=None):
+        raise CheckpointError(f"cannot load checkpoint {path}: not a tinygen checkpoint ({why})") from e
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                fail("it holds a single NumPy array, a .npy file")
+        return zipfile.ZipFile(path)
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile) as e:
+        fail(f"the file is not a readable .npz archive: {_short(e)}", e)
 
 
 def _short(e):
@@ -225,29 +183,90 @@ def _short(e):
     return msg if len(msg) < 120 else msg[:117] + "..."
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+MAX_DEPTH = 100              # containers inside containers: far more than any state dict needs
+MAX_RATIO = 100              # a compressed member may inflate this much (tinygen itself never compresses) ...
+_SMALL = 16 * 2 ** 20        # ... unless it stays below 16 MiB anyway
+_MEMBER_ERRORS = (OSError, ValueError, EOFError, KeyError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+                  zlib.error)
+
+
 class _Reader:
-    def __init__(self, npz, path, be):
-        self.npz, self.path, self.be = npz, path, be
-        self.files = set(npz.files)
+    """Reads the members of an open checkpoint archive, refusing anything :func:`save` would not write."""
+
+    def __init__(self, zf, path, be):
+        self.zf, self.path, self.be = zf, path, be
+        self.members = {}
+        for info in zf.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            self.members[key] = info
 
     def fail(self, what, cause=None):
         raise CheckpointError(f"cannot load checkpoint {self.path}: {what}") from cause
 
     def array(self, key):
-        if key not in self.files:
+        info = self.members.get(key)
+        if info is None:
             self.fail(f"the header refers to an array {key!r} that the file does not contain (corrupt file)")
+        self._check_inflation(key, info)
         try:
-            return self.npz[key]
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:  # CRC, truncation
+            with self.zf.open(info) as f:
+                shape, order, dtype = self._npy_header(key, f)
+                self._check_size(key, info, f.tell(), shape, dtype)
+                out = np.empty(shape, dtype=dtype, order=order)
+                _read_into(f, out)
+                f.read(1)                      # at the end: makes zipfile check the member's CRC
+        except CheckpointError:
+            raise
+        except _MEMBER_ERRORS as e:            # CRC, truncation, a broken zip structure
             self.fail(f"the array {key!r} is corrupt ({_short(e)})", e)
+        return out
+
+    def _check_inflation(self, key, info):
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.compress_size != info.file_size:
+                self.fail(f"the array {key!r} is stored as {info.compress_size} bytes but declares "
+                          f"{info.file_size} (corrupt file)")
+            return
+        ratio = info.file_size / max(info.compress_size, 1)
+        if ratio > MAX_RATIO and info.file_size > _SMALL:
+            self.fail(f"the member {key!r} would inflate {ratio:,.0f}-fold, from {info.compress_size:,} to "
+                      f"{info.file_size:,} bytes; refusing an implausible compression ratio (a zip bomb?)")
+
+    def _npy_header(self, key, f):
+        try:
+            version = np.lib.format.read_magic(f)
+        except ValueError:
+            self.fail(f"the member {key!r} is not .npy data (a tinygen checkpoint holds only .npy arrays)")
+        if version not in ((1, 0), (2, 0)):
+            self.fail(f"the array {key!r} is in .npy format version {version}, which tinygen does not write")
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        try:
+            shape, fortran, dtype = read(f)
+        except (ValueError, TypeError, SyntaxError) as e:
+            self.fail(f"the array {key!r} has a malformed .npy header ({_short(e)})", e)
+        if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None:
+            self.fail(f"the array {key!r} has dtype {dtype}, which save never writes (a checkpoint holds bool, "
+                      f"int, uint and float arrays)")
+        return shape, "F" if fortran else "C", dtype
+
+    def _check_size(self, key, info, header_bytes, shape, dtype):
+        """Before reading: the member must hold exactly the bytes its shape and dtype declare."""
+        nbytes = math.prod(shape) * dtype.itemsize
+        if info.file_size - header_bytes != nbytes:
+            self.fail(f"the array {key!r} declares shape {tuple(shape)} of {dtype} ({nbytes:,} bytes) but the "
+                      f"file holds {max(0, info.file_size - header_bytes):,} bytes for it (corrupt or forged "
+                      f"file)")
 
     def header(self):
-        if HEADER_KEY not in self.files:
+        if HEADER_KEY not in self.members:
             self.fail("not a tinygen checkpoint (a .npz archive without a tinygen header: was it written with "
                       "numpy.savez?)")
         raw = self.array(HEADER_KEY)
         try:
             header = json.loads(raw.tobytes().decode("utf-8"))
+        except RecursionError:
+            self.fail(f"its header is nested too deeply (a checkpoint nests at most {MAX_DEPTH} levels)")
         except (UnicodeDecodeError, ValueError) as e:
             self.fail("its header is not valid JSON (corrupt file)", e)
         if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -263,7 +282,9 @@ class _Reader:
             self.fail("its header has no 'root' entry (corrupt file)")
         return header
 
-    def decode(self, node):
+    def decode(self, node, depth=0):
+        if depth > MAX_DEPTH:
+            self.fail(f"its header is nested more than {MAX_DEPTH} levels deep (corrupt or forged file)")
         try:
             t = node["type"]
             if t == "none":
@@ -276,10 +297,10 @@ class _Reader:
             if t == "float":
                 return float(node["value"])
             if t in ("list", "tuple"):
-                items = [self.decode(v) for v in node["value"]]
+                items = [self.decode(v, depth + 1) for v in node["value"]]
                 return items if t == "list" else tuple(items)
             if t == "dict":
-                return {self.decode(k): self.decode(v) for k, v in node["value"]}
+                return {self.decode(k, depth + 1): self.decode(v, depth + 1) for k, v in node["value"]}
             if t in ("array", "scalar", "tensor"):
                 return self.leaf(node)
         except CheckpointError:
@@ -289,11 +310,16 @@ class _Reader:
         self.fail(f"its header has an entry of unknown type {t!r}")
 
     def leaf(self, node):
-        host = self.array(node["key"])
+        key = node["key"]
+        if not isinstance(key, str) or key == HEADER_KEY:
+            raise TypeError(f"array key {key!r}")
+        host = self.array(key)
         if host.dtype.name != node["dtype"] or list(host.shape) != list(node["shape"]):
-            self.fail(f"the array {node['key']!r} is {host.dtype.name} {tuple(host.shape)} but the header says "
+            self.fail(f"the array {key!r} is {host.dtype.name} {tuple(host.shape)} but the header says "
                       f"{node['dtype']} {tuple(node['shape'])} (corrupt file)")
         if node["type"] == "scalar":
+            if host.shape != ():
+                raise ValueError(f"the scalar {key!r} has shape {host.shape}")
             return host[()]
         data = self.be.asarray(host)
         if node["type"] == "array":
@@ -302,3 +328,14 @@ class _Reader:
         if node.get("requires_grad"):
             t.requires_grad_(True)
         return t
+
+
+def _read_into(f, out):
+    """Fill ``out``'s memory from the file object ``f`` (no second copy of the data)."""
+    view = memoryview(out.reshape(-1, order="A").view(np.uint8)) if out.size else memoryview(b"")
+    done = 0
+    while done < len(view):
+        n = f.readinto(view[done:])
+        if not n:
+            raise EOFError(f"{len(view) - done} bytes missing")
+        done += n

@@ -17,10 +17,12 @@ What it writes into ``out_dir`` is described in :mod:`tinygen.runs`. What it gua
   batches already used), so 1 epoch + resume + 1 epoch gives bit-identical parameters to 2 epochs straight.
   Pictures and held-out numbers draw from separately seeded generators and never disturb the training's.
   ``epochs``/``steps`` are totals: ``resume=True, epochs=4`` trains until epoch 4.
-* **Ctrl-C** (in the main thread) asks the loop to stop after the current step: it saves a checkpoint at that
-  step, writes the curves and raises :class:`TrainingInterrupted` (a ``KeyboardInterrupt``) saying how to
-  resume. A second Ctrl-C stops at once; then the last periodic checkpoint is kept, untouched. A
-  ``KeyboardInterrupt`` raised between steps (e.g. by ``callback``) also saves a checkpoint at that step.
+* **Ctrl-C or SIGTERM** (in the main thread, over the default handlers) asks the loop to stop after the
+  current step: it saves a checkpoint at that step, writes the curves and raises :class:`TrainingInterrupted`
+  (a ``KeyboardInterrupt``; its ``signum`` says which) saying how to resume. A second signal stops at once;
+  then the last periodic checkpoint is kept, untouched. A ``KeyboardInterrupt`` raised between steps (e.g. by
+  ``callback``) also saves a checkpoint at that step.
+* **One writer per run folder**: the folder is locked while training writes it (:mod:`tinygen.runlock`).
 * **A NaN or inf in a logged loss** stops training with :class:`NonFiniteLossError`, one sentence naming the
   step and the loss; the loop then replays that step from the last checkpoint under
   ``tinygen.detect_anomaly()`` and names the op that produced the first NaN/inf. The checkpoint is left as it
@@ -40,14 +42,11 @@ import numpy as np  # host-side data checks
 from . import backend as _backend
 from . import runs
 from .data import DataLoader, Dataset, load_dataset
-from .loop import NonFiniteLossError, TrainingInterrupted, _Loop, _Reporter, _SigintGuard, _epoch_of, _forever
+from .loop import NonFiniteLossError, TrainingInterrupted, _epoch_of, _forever, _Loop, _Reporter, _StopGuard
+from .runlock import RunLock
 from .runs import RunError
 
 __all__ = ["train", "TrainResult", "TrainingInterrupted", "NonFiniteLossError", "RunError"]
-
-_RUN_FILES = ("config.json", "metrics.jsonl", "checkpoint.npz", "curves.png", "reconstructions.png",
-              "interpolations.png", "latent.png")
-
 
 @dataclass
 class TrainResult:
@@ -151,7 +150,7 @@ def _check_fits(model, d):
 # -------------------------------------------------------------------------------------------------------------
 # train
 # -------------------------------------------------------------------------------------------------------------
-def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out_dir, device="cpu", seed=0,
+def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out_dir, device="cpu", seed=None,
           resume=False, overwrite=False, heldout=None, log_every=None, sample_every=None, eval_every=None,
           checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None,
           seconds=None):
@@ -161,14 +160,18 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
         evaluation), a :class:`~tinygen.data.Dataset`, ``(x, y)`` host arrays, or ``x`` alone.
     epochs / steps: the total length of the run (exactly one of them). One step is one ``train_step`` on one
         batch (for the GAN family: one critic update); an epoch is one pass over the data (an incomplete last
-        batch is dropped). batch_size: default the model's ``default_batch_size``.
+        batch is dropped). batch_size: default the model's ``default_batch_size`` (on resume: the run's).
     seconds: a time budget as well: the run ends after the step during which its training clock (all sessions,
         periodic evaluations and pictures included) passes ``seconds``, like a run that reached its length
         (last metrics line, held-out numbers, checkpoint, pictures), unless ``epochs``/``steps`` come first.
-    lr: overrides the model's default learning rate. seed: seeds every generator at the start of a fresh run
-        (data order, noise); build the model after ``tinygen.manual_seed`` for repeatable initial weights.
+    lr: overrides the model's default learning rate; on resume, sets every optimizer's learning rate from
+        this step on (like setting a param group's lr in PyTorch; recorded in config.json), while None keeps
+        the checkpoint's. seed: seeds every generator at the start of a fresh run (data order, noise; default
+        0); build the model after ``tinygen.manual_seed`` for repeatable initial weights. A resumed run
+        continues its generators from the checkpoint, so a seed other than the run's is refused.
     resume: continue the run in ``out_dir`` from its checkpoint (the model and the data must be the run's).
-    overwrite: start afresh in a folder that already holds a run (otherwise that is an error).
+    overwrite: start afresh in a folder that already holds a tinygen run, deleting that run's files (and only
+        those: a folder with files tinygen did not write is refused).
     heldout: None (the held-out split of a named dataset), False (none), or a Dataset / (x, y).
     log_every, sample_every, eval_every, checkpoint_every: in steps; None picks about 200 metrics lines,
         5 sample grids, 20 evaluations (both only at the end of runs shorter than 50 steps) and 10
@@ -176,11 +179,65 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     progress: "auto" (a tqdm bar on a terminal, a line per 10% otherwise), True (bar), "lines", or False.
     callback: ``callback(step, logs)`` after every step (raise KeyboardInterrupt in it to stop like Ctrl-C).
     pictures: False skips every PNG (samples, curves, reconstructions).
-    Returns a :class:`TrainResult`.
+
+    The run folder is locked while training writes it (:mod:`tinygen.runlock`): a second training of the same
+    folder raises :class:`~tinygen.runlock.RunLockedError`. Returns a :class:`TrainResult`.
     """
-    # --- arguments ---------------------------------------------------------------------------------------
+    given = dict(log=log_every, sample=sample_every, eval=eval_every, checkpoint=checkpoint_every)
+    epochs, steps, batch_size, seed, eval_size = _check_arguments(
+        model, out_dir, epochs, steps, batch_size, lr, seed, progress, given, eval_size, resume, overwrite)
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                or not seconds > 0 or not math.isfinite(seconds)):
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    device = _backend.normalize_device(device)
+    _backend.get_backend(device)                      # DeviceError now, with one sentence
+    out = Path(out_dir)
+    with RunLock(out, create=not resume):
+        if resume:
+            old, doomed = runs.read_config(out), []
+            batch_size, seed = _resumed_settings(old, batch_size, seed)
+        else:
+            old, doomed, seed = None, runs.files_to_replace(out, overwrite), 0 if seed is None else seed
+        train_data, held = resolve_data(model, data, heldout)
+        batch_size = batch_size or int(getattr(model, "default_batch_size", 64))
+        if len(train_data.x) < batch_size:
+            raise ValueError(f"the batch size {batch_size} is larger than the {len(train_data.x)} training samples")
+        model.to(device)
+        model.train()
+        optimizers = model.make_optimizers(lr)
+        arrays = (train_data.x,) if train_data.y is None else (train_data.x, train_data.y)
+        loader = DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True, device=device)
+        total = steps if steps is not None else epochs * len(loader)
+        every = _schedule(total, given)
+        settings = {"epochs": epochs, "steps": steps, "seconds": seconds, "total_steps": total,
+                    "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
+                    "steps_per_epoch": len(loader), "drop_last": True,
+                    **{f"{k}_every": v for k, v in every.items()}}
+        config = _config(model, train_data, held, optimizers, settings, command)
+        if resume:
+            start, extra = _resume(out, old, config, model, optimizers, loader, lr)
+        else:
+            for f in doomed:
+                f.unlink(missing_ok=True)
+            _backend.manual_seed(seed)
+            start, extra = 0, {}
+            config["created"] = runs.now_iso()
+            config["sessions"] = [{"started": config["created"], "from_step": 0}]
+        ctx = _Loop(model, optimizers, loader, out, device, seed, train_data, held, every, total, pictures,
+                    eval_size, extra)
+        ctx.seconds = seconds
+        reporter = _Reporter(progress if progress is not None else False, total, start,
+                             f"{model.kind} on {train_data.name}")
+        return _run(ctx, reporter, config, old, start, callback)
+
+
+def _check_arguments(model, out_dir, epochs, steps, batch_size, lr, seed, progress, given, eval_size, resume,
+                     overwrite):
+    """The arguments of :func:`train` that can be checked before anything is read: one sentence each."""
     if out_dir is None:
         raise ValueError("train needs out_dir, the run folder to write into")
+    if resume and overwrite:
+        raise ValueError("give resume=True (continue the run) or overwrite=True (replace it), not both")
     if epochs is not None and steps is not None:
         raise ValueError("give either epochs or steps, not both")
     epochs = _count("epochs", epochs)
@@ -188,98 +245,118 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     if epochs is None and steps is None:
         raise ValueError("give the length of the run: epochs=N or steps=N")
     batch_size = _count("batch_size", batch_size)
-    for name in ("log_every", "sample_every", "eval_every", "checkpoint_every"):
-        _count(name, locals()[name])
+    for name, v in given.items():
+        _count(f"{name}_every", v)
     eval_size = _count("eval_size", eval_size)
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
-                                or not seconds > 0 or not math.isfinite(seconds)):
-        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0
                            or not math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
-    seed = _count("seed", seed, allow_none=False, minimum=0)
+    seed = _count("seed", seed, minimum=0)
     if progress not in ("auto", "bar", "lines", True, False, None):
         raise ValueError(f"progress must be 'auto', True, 'lines' or False, got {progress!r}")
-    device = _backend.normalize_device(device)
-    _backend.get_backend(device)                      # DeviceError now, with one sentence
     from .models.base import GenerativeModel
     if not isinstance(model, GenerativeModel):
         raise TypeError(f"train needs a tinygen generative model (tinygen.models), got {type(model).__name__}")
+    return epochs, steps, batch_size, seed, eval_size
 
-    train_data, held = resolve_data(model, data, heldout)
-    batch_size = batch_size or int(getattr(model, "default_batch_size", 64))
-    if len(train_data.x) < batch_size:
-        raise ValueError(f"the batch size {batch_size} is larger than the {len(train_data.x)} training samples")
-    out = Path(out_dir)
 
-    # --- the run folder -----------------------------------------------------------------------------------
-    model.to(device)
-    model.train()
-    optimizers = model.make_optimizers(lr)
-    arrays = (train_data.x,) if train_data.y is None else (train_data.x, train_data.y)
-    loader = DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True, device=device)
-    total = steps if steps is not None else epochs * len(loader)
+def _schedule(total, given):
+    """How often (in steps) to log, draw samples, evaluate and checkpoint: the given ones, else defaults."""
     short = total < 50                                           # no intermediate grids or evaluations
-    every = dict(log=log_every or max(1, total // 200),
-                 sample=sample_every or (total if short else -(-total // 5)),
-                 eval=eval_every or (total if short else total // 20),
-                 checkpoint=checkpoint_every or max(1, -(-total // 10)))
-    settings = {"epochs": epochs, "steps": steps, "seconds": seconds, "total_steps": total, "batch_size": batch_size,
-                "lr": lr,
-                "seed": seed, "device": device, "steps_per_epoch": len(loader), "drop_last": True,
-                **{f"{k}_every": v for k, v in every.items()}}
-    config = {
+    return dict(log=given["log"] or max(1, total // 200),
+                sample=given["sample"] or (total if short else -(-total // 5)),
+                eval=given["eval"] or (total if short else total // 20),
+                checkpoint=given["checkpoint"] or max(1, -(-total // 10)))
+
+
+def _optimizer_settings(optimizers):
+    return {k: {"type": type(o).__name__, **{h: v for h, v in o.param_groups[0].items() if h != "params"}}
+            for k, o in optimizers.items()}
+
+
+def _config(model, train_data, held, optimizers, settings, command):
+    """What config.json records about a run (its ``created`` and ``sessions`` are added by the caller)."""
+    return {
         "format": runs.RUN_FORMAT, "version": 1,
         "model": {"kind": model.kind, "config": model.config(), "parameters": model.num_parameters()},
         "data": {"name": train_data.name, "kind": train_data.kind, "num_train": len(train_data.x),
                  "num_heldout": 0 if held is None else len(held.x), "shape": list(train_data.x.shape[1:]),
                  "range": list(getattr(model, "data_range", None) or ())},
-        "optimizers": {k: {"type": type(o).__name__, **{h: v for h, v in o.param_groups[0].items()
-                                                        if h != "params"}} for k, o in optimizers.items()},
+        "optimizers": _optimizer_settings(optimizers),
         "training": settings, "versions": runs.versions(), "command": command,
     }
-    extra = {}
-    if resume:
-        old = runs.read_config(out)
-        _check_resume(old, config)
-        state = runs.load_checkpoint(out)
-        runs.restore_checkpoint(state, model=model, optimizers=optimizers, loader=loader)
-        start = int(state["step"])
-        extra = dict(state.get("extra") or {})
-        if start >= total:
-            raise RunError(f"the run in {str(out)!r} is already at step {start}, which is not before the "
-                           f"requested end ({total} steps); ask for more epochs or steps to continue it")
-        log_every = old.get("training", {}).get("log_every") or every["log"]
-        runs.truncate_metrics(out, start if start % log_every == 0 else start - 1)
-        config["created"] = old.get("created")
-        config["sessions"] = old.get("sessions", []) + [{"started": runs.now_iso(), "from_step": start}]
-    else:
-        if out.exists() and not out.is_dir():
-            raise RunError(f"the output path {str(out)!r} is a file, not a folder")
-        if (out / runs.CONFIG).exists() or (out / runs.CHECKPOINT).exists():
-            if not overwrite:
-                raise RunError(f"{str(out)!r} already holds a run: resume it, choose another folder, or "
-                               f"overwrite it")
-            for f in list(_RUN_FILES) + [p.name for p in out.glob("samples_*.png")]:
-                (out / f).unlink(missing_ok=True)
-        out.mkdir(parents=True, exist_ok=True)
-        _backend.manual_seed(seed)
-        start = 0
-        config["created"] = runs.now_iso()
-        config["sessions"] = [{"started": config["created"], "from_step": 0}]
-    runs.write_config(out, config)
 
-    # --- the loop -----------------------------------------------------------------------------------------
-    ctx = _Loop(model, optimizers, loader, out, device, seed, train_data, held, every, total, pictures,
-                eval_size, extra)
-    if start == 0:
-        ctx.checkpoint(0)          # the replay point for NaN hunting, and a valid run folder from the start
-    reporter = _Reporter(progress if progress is not None else False, total, start,
-                         f"{model.kind} on {train_data.name}")
-    step, in_step, failure = start, False, None
-    log = runs.MetricsLog(out)
+
+def _resumed_settings(old, batch_size, seed):
+    """A resumed run's batch size (None: the run's) and seed (None: the run's; another one is refused)."""
+    t = old["training"]
+    run_seed = _count("the seed in config.json", t.get("seed", 0), minimum=0)
+    if seed is not None and seed != run_seed:
+        raise RunError(f"cannot resume this run with seed {seed}: it was started with seed {run_seed}, and a "
+                       f"resumed run continues its random generators from the checkpoint")
+    run_batch = t.get("batch_size")
+    return batch_size or (run_batch if type(run_batch) is int and run_batch >= 1 else None), run_seed
+
+
+def _resume(out, old, config, model, optimizers, loader, lr):
+    """Restore the checkpoint into model, optimizers and loader; returns (start step, the loop's extra)."""
+    _check_resume(old, config)
+    state = runs.load_checkpoint(out)
+    fresh_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optimizers.items()}
+    runs.restore_checkpoint(state, model=model, optimizers=optimizers, loader=loader)
+    start, total = int(state["step"]), config["training"]["total_steps"]
+    if start >= total:
+        raise RunError(f"the run in {str(out)!r} is already at step {start}, which is not before the "
+                       f"requested end ({total} steps); ask for more epochs or steps to continue it")
+    session = {"started": runs.now_iso(), "from_step": start}
+    if lr is not None:            # the new learning rate, as make_optimizers(lr) sets it, from this step on
+        for k, o in optimizers.items():
+            for g, new_lr in zip(o.param_groups, fresh_lrs[k]):
+                g["lr"] = new_lr
+        session["lr"] = lr
+    else:
+        config["training"]["lr"] = old["training"].get("lr")
+    if config["training"]["device"] != old["training"].get("device"):
+        session["device"] = config["training"]["device"]
+    config["optimizers"] = _optimizer_settings(optimizers)          # what they really use now
+    config["created"] = old.get("created")
+    sessions = old.get("sessions")
+    config["sessions"] = (sessions if isinstance(sessions, list) else []) + [session]
+    return start, dict(state.get("extra") or {})
+
+
+def _run(ctx, reporter, config, old, start, callback):
+    """Write config.json and train from ``start``. A file that cannot be written stops training with an
+    OSError naming the file and the checkpoint that is kept."""
+    out = ctx.out
     try:
-        with _SigintGuard() as guard:
+        if old is not None:
+            ctx.checkpoint_step = start
+            log_every = old["training"].get("log_every")
+            log_every = log_every if type(log_every) is int and log_every >= 1 else ctx.every["log"]
+            runs.truncate_metrics(out, start if start % log_every == 0 else start - 1)
+        runs.write_config(out, config)
+        if old is None:
+            ctx.checkpoint(0)      # the replay point for NaN hunting, and a valid run folder from the start
+        result = _loop(ctx, reporter, start, callback)
+        if result.step < config["training"]["total_steps"]:        # ended by the time budget: say where
+            config["training"]["ended_on_time_at_step"] = result.step
+            runs.write_config(out, config)
+        return result
+    except OSError as e:
+        kept = (f"the checkpoint of step {ctx.checkpoint_step} in {out / runs.CHECKPOINT} is kept"
+                if ctx.checkpoint_step is not None else "no checkpoint was written")
+        raise OSError(e.errno, f"{e.strerror or e}; {kept}") from e
+    finally:
+        reporter.close()
+
+
+def _loop(ctx, reporter, step, callback):
+    model, optimizers, loader, total = ctx.model, ctx.optimizers, ctx.loader, ctx.total
+    in_step, failure, guard = False, None, _StopGuard()
+    log = runs.MetricsLog(ctx.out)
+    try:
+        with guard:
             batches = _forever(loader)
             while step < total:
                 batch = next(batches)
@@ -292,7 +369,7 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
                 if bad is not None:
                     failure = (step, bad, float(logs[bad]))
                     break
-                if seconds is not None and step < total and ctx.elapsed() >= seconds:
+                if ctx.seconds is not None and step < total and ctx.elapsed() >= ctx.seconds:
                     total = ctx.total = reporter.total = step       # out of time: this step is the last
                 ctx.window.add(logs)
                 ctx.after_step(step, log)
@@ -304,17 +381,15 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     except KeyboardInterrupt:
         reporter.close()
         log.close()
-        raise ctx.interrupted(step, in_step) from None
+        raise ctx.interrupted(step, in_step, guard.signum) from None
     finally:
         reporter.close()
         log.close()
     if failure is not None:
         raise ctx.nonfinite(*failure)
-    if step < settings["total_steps"]:                  # ended by the time budget: say where
-        config["training"]["ended_on_time_at_step"] = step
-        runs.write_config(out, config)
     ctx.finish(step)
-    return TrainResult(out, step, loader.state_dict()["epoch"], ctx.last_logs, ctx.last_heldout, ctx.elapsed())
+    epoch = loader.state_dict()["epoch"]
+    return TrainResult(ctx.out, step, epoch, ctx.last_logs, ctx.last_heldout, ctx.elapsed())
 
 
 def _check_resume(old, new):

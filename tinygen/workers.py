@@ -2,40 +2,81 @@
 
 Each job runs in its own process with ONE BLAS thread: these models' matrices are small, so a second thread
 per process gains nothing, and threads competing for two cores cost a lot. Jobs are submitted one at a time,
-so that after Ctrl-C nothing new starts; the running ones stop after their current step with a checkpoint
-(their training loop turns the interrupt into a checkpointed stop), and KeyboardInterrupt is raised here with
-what stopped.
+so that after a stop nothing new starts.
+
+Stopping: the workers ignore SIGINT (a terminal's Ctrl-C reaches every process of its group), and the parent
+turns a Ctrl-C or a SIGTERM it receives into a SIGTERM to each worker: a training stops after its current step
+with a checkpoint (a second signal: at once), anything else a worker does ends. The parent waits for every
+worker to end, so that none is left behind, then raises :class:`Stopped` (a ``KeyboardInterrupt``) with what
+stopped and which signal stopped it.
 """
 from __future__ import annotations
 
 import os
 import signal
 import sys
+import threading
 
-__all__ = ["run_jobs"]
+__all__ = ["run_jobs", "Stopped"]
 
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+class Stopped(KeyboardInterrupt):
+    """The jobs were stopped by a signal (``signum``) before all of them finished."""
+
+    def __init__(self, message="", signum=signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
+
+
 def _worker_init():
-    """A worker ignores Ctrl-C between jobs (a terminal sends it to every process of the group); during a job
-    :func:`_call` turns it back on, so the training stops after its step and saves a checkpoint."""
+    """A worker ignores Ctrl-C: the parent forwards every stop to it as one SIGTERM (see the module doc)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _call(fn, job, args):
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return fn(job, *args)
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+class _Forwarder:
+    """In the parent, while jobs run: SIGINT / SIGTERM are sent on to the workers as SIGTERM; the first one
+    also raises KeyboardInterrupt here (to stop submitting and start waiting), later ones only forward."""
+
+    def __init__(self):
+        self.signum, self.old = None, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+                if signum is not None:
+                    self.old[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        _stop_workers()
+        if self.signum is None:
+            self.signum = signum
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        for signum, old in self.old.items():
+            signal.signal(signum, old)
+        return False
+
+
+def _stop_workers():
+    """SIGTERM to every worker process of this one (a training saves a checkpoint and stops)."""
+    import multiprocessing as mp
+    for p in mp.active_children():
+        try:
+            os.kill(p.pid, getattr(signal, "SIGTERM", signal.SIGINT))
+        except OSError:
+            pass
 
 
 def run_jobs(jobs, fn, workers, on_result, args=(), label="tinygen"):
     """``on_result(job, fn(job, *args))`` for every job, on ``workers`` processes (in this process if 1).
 
-    ``fn`` must be importable (a module-level function) and its results picklable. A KeyboardInterrupt inside
-    a job (Ctrl-C) stops the whole batch: running jobs finish their step and save, pending ones never start."""
+    ``fn`` must be importable (a module-level function) and its results picklable. A stop (Ctrl-C, SIGTERM,
+    or a KeyboardInterrupt out of a job) stops the whole batch: running jobs finish their step and save,
+    pending ones never start, and :class:`Stopped` is raised once every worker has ended."""
     jobs = list(jobs)
     if workers <= 1:
         for job in jobs:
@@ -47,40 +88,56 @@ def run_jobs(jobs, fn, workers, on_result, args=(), label="tinygen"):
     os.environ.update({k: "1" for k in _THREAD_VARS})    # inherited by the workers, set before numpy loads
     pending, running, stopped = list(jobs), {}, []
     try:
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                    initializer=_worker_init) as pool:
+        with _Forwarder() as forwarder, cf.ProcessPoolExecutor(
+                max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as pool:
             try:
-                while pending or running:
-                    while pending and len(running) < workers:
-                        job = pending.pop(0)
-                        running[pool.submit(_call, fn, job, args)] = job
-                    done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-                    for f in done:
-                        job = running.pop(f)
-                        try:
-                            r = f.result()
-                        except KeyboardInterrupt as e:          # TrainingInterrupted, from the worker
-                            stopped.append(f"{job.get('name', job)} ({e})")
-                            pending.clear()
-                            continue
-                        on_result(job, r)
-                if stopped:
-                    raise KeyboardInterrupt
-            except KeyboardInterrupt:
+                _submit_and_wait(pool, fn, args, pending, running, stopped, workers, on_result)
+            except KeyboardInterrupt as e:
                 pending.clear()
-                print(f"{label}: Ctrl-C: waiting for the running trainings to save a checkpoint ...",
+                if forwarder.signum is None:          # a job stopped by itself: stop the others too
+                    _stop_workers()
+                print(f"{label}: stopping: waiting for the running trainings to save a checkpoint ...",
                       file=sys.stderr, flush=True)
-                for f in cf.as_completed(running):           # the workers stop after their current step
-                    try:
-                        f.result()
-                    except KeyboardInterrupt as e:
-                        stopped.append(f"{running[f].get('name', running[f])} ({e})")
-                    except Exception:
-                        pass
-                raise KeyboardInterrupt("; ".join(stopped)) from None
+                _wait_for_the_rest(running, stopped)
+                signum = forwarder.signum or getattr(e, "signum", signal.SIGINT)
+                raise Stopped("; ".join(stopped), signum) from None
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _submit_and_wait(pool, fn, args, pending, running, stopped, workers, on_result):
+    import concurrent.futures as cf
+    signum = None
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop(0)
+            running[pool.submit(fn, job, *args)] = job
+        done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+        for f in done:
+            job = running.pop(f)
+            try:
+                r = f.result()
+            except KeyboardInterrupt as e:          # TrainingInterrupted, from the worker
+                stopped.append(f"{job.get('name', job)} ({e})")
+                signum = signum or getattr(e, "signum", signal.SIGINT)
+                pending.clear()
+                continue
+            on_result(job, r)
+    if stopped:
+        raise Stopped("; ".join(stopped), signum)
+
+
+def _wait_for_the_rest(running, stopped):
+    """Every running job's end (the workers stop after their current step); none is left behind."""
+    import concurrent.futures as cf
+    for f in cf.as_completed(running):
+        try:
+            f.result()
+        except KeyboardInterrupt as e:
+            stopped.append(f"{running[f].get('name', running[f])} ({e})")
+        except Exception:  # a worker that was not training ended on the SIGTERM: the pool reports it broken
+            pass

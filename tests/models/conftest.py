@@ -1,34 +1,7 @@
 """Helpers for the model tests: evaluate a model's loss as a function of its parameters (for gradcheck)."""
 import pytest
 
-
-def param_slots(*modules):
-    """[(submodule, name)] for every parameter of ``modules``, in a fixed order."""
-    slots = []
-    for module in modules:
-        for m in module.modules():
-            for name, p in m._parameters.items():
-                if p is not None:
-                    slots.append((m, name))
-    return slots
-
-
-def as_function_of_params(fn, *modules):
-    """(f, params): f(*tensors) runs ``fn()`` with the parameters of ``modules`` replaced by ``tensors`` (what
-    gradcheck perturbs), and params are the current parameters, the point to check at."""
-    slots = param_slots(*modules)
-    params = [m._parameters[n] for m, n in slots]
-
-    def f(*tensors):
-        saved = [m._parameters[n] for m, n in slots]
-        for (m, n), t in zip(slots, tensors):
-            m._parameters[n] = t
-        try:
-            return fn()
-        finally:
-            for (m, n), t in zip(slots, saved):
-                m._parameters[n] = t
-    return f, params
+from tinygen.gradcheck import as_function_of_params
 
 
 @pytest.fixture

@@ -149,6 +149,21 @@ def test_load_state_dict_reports_every_problem_at_once():
     assert net.head.weight.dtype == "float32" and (net.head.weight.numpy() == 1).all()
 
 
+@pytest.mark.parametrize("bad", [np.array(["a", "b", "c", "d", "e", "f"]).reshape(2, 3),
+                                 np.full((2, 3), 1 + 1j), np.full((2, 3), "x", dtype=object)],
+                         ids=["str", "complex", "object"])
+def test_load_state_dict_changes_nothing_when_a_value_cannot_be_converted(bad):
+    net = Net()
+    before = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    sd = {k: np.full(v.shape, 7, dtype=v.dtype) for k, v in before.items()}   # every value would change
+    sd["head.weight"] = bad                                 # the last layer's: after all others
+    with pytest.raises(nn.StateDictError, match=r"1 value that cannot be converted: 'head.weight'") as info:
+        net.load_state_dict(sd)
+    assert "\n" not in str(info.value)
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=f"{k} was changed")
+
+
 def test_to_dtype_keeps_the_same_parameter_objects():
     net = Net()
     params = list(net.parameters())

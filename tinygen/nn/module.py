@@ -16,6 +16,7 @@ that weights can be copied across and checked number for number.
 """
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 
 from .. import backend as _backend
@@ -54,6 +55,26 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def _converted(own, state_dict):
+    """``({key: new array}, [problems])``: every value of ``state_dict`` converted to its tensor's dtype and
+    device (a copy: never aliasing the source), or a sentence for each one that cannot be."""
+    new, bad = {}, []
+    with no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Casting complex values")   # would drop the imaginary part
+        for k, t in own.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            v = v.data if isinstance(v, Tensor) else v
+            be = _backend.backend_of(t.data)
+            try:
+                new[k] = be.xp.asarray(be.asarray(v, t.dtype), copy=True)
+            except (ValueError, TypeError, OverflowError, Warning) as e:
+                bad.append(f"{k!r} ({type(v).__name__} of dtype {getattr(v, 'dtype', '?')}) to {t.dtype}: "
+                           f"{str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    return new, bad
 
 
 def _shape_of(v):
@@ -338,36 +359,32 @@ class Module:
         cast to each tensor's dtype and moved to its device).
 
         Nothing is changed unless everything fits: a :class:`StateDictError` lists at once every missing key,
-        every unexpected key (both only when ``strict``) and every key whose shape differs. Returns
-        ``IncompatibleKeys(missing_keys, unexpected_keys)``."""
+        every unexpected key (both only when ``strict``), every key whose shape differs and every value that
+        cannot be converted to its tensor's dtype. Returns ``IncompatibleKeys(missing_keys, unexpected_keys)``."""
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [(k, _shape_of(state_dict[k]), tuple(own[k].shape)) for k in own
                       if k in state_dict and _shape_of(state_dict[k]) != tuple(own[k].shape)]
-        if mismatched or (strict and (missing or unexpected)):
-            parts = []
-            if strict and missing:
-                parts.append(f"{len(missing)} missing key{'s' if len(missing) > 1 else ''}: "
-                             + ", ".join(repr(k) for k in missing))
-            if strict and unexpected:
-                parts.append(f"{len(unexpected)} unexpected key{'s' if len(unexpected) > 1 else ''}: "
-                             + ", ".join(repr(k) for k in unexpected))
-            if mismatched:
-                parts.append(f"{len(mismatched)} key{'s' if len(mismatched) > 1 else ''} with the wrong shape: "
-                             + ", ".join(f"{k!r} is {s} in the state dict but {t} in the module"
-                                         for k, s, t in mismatched))
+        parts = []
+        if strict and missing:
+            parts.append(f"{len(missing)} missing key{'s' if len(missing) > 1 else ''}: "
+                         + ", ".join(repr(k) for k in missing))
+        if strict and unexpected:
+            parts.append(f"{len(unexpected)} unexpected key{'s' if len(unexpected) > 1 else ''}: "
+                         + ", ".join(repr(k) for k in unexpected))
+        if mismatched:
+            parts.append(f"{len(mismatched)} key{'s' if len(mismatched) > 1 else ''} with the wrong shape: "
+                         + ", ".join(f"{k!r} is {s} in the state dict but {t} in the module"
+                                     for k, s, t in mismatched))
+        new, bad = _converted(own, state_dict)
+        if bad:
+            parts.append(f"{len(bad)} value{'s' if len(bad) > 1 else ''} that cannot be converted: " + ", ".join(bad))
+        if parts:
             raise StateDictError(f"error loading the state dict into {type(self).__name__}: " + "; ".join(parts),
                                  missing if strict else (), unexpected if strict else (), mismatched)
-        with no_grad():
-            for k, t in own.items():
-                if k not in state_dict:
-                    continue
-                v = state_dict[k]
-                v = v.data if isinstance(v, Tensor) else v
-                be = _backend.backend_of(t.data)
-                new = be.asarray(v, t.dtype)
-                t.data = be.xp.asarray(new, copy=True)  # never alias the source's array
+        for k, data in new.items():       # everything fits: only now is anything changed
+            own[k].data = data
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing ------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..atomic import atomic_write
+
 DPI = 100
 _SEPARATOR = (0.33, 0.38, 0.50)        # thin slate-blue lines between tiles: never mistaken for a pixel value
 _NONFINITE = (1.0, 0.0, 0.0)           # NaN / inf pixels are painted red, so a diverged model is visible
@@ -200,17 +202,14 @@ def _outlined(fontsize):
 
 
 def _save(fig, path):
-    """Write ``fig`` as PNG to ``path`` atomically (temporary file + rename), free it, return the Path."""
+    """Write ``fig`` as PNG to ``path`` atomically (:func:`tinygen.atomic.atomic_write`), free it, return the
+    Path."""
     path = Path(os.fspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fig.savefig(tmp, format="png", dpi=DPI, facecolor=fig.get_facecolor())
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=DPI, facecolor=fig.get_facecolor()))
     finally:
         fig.clear()
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -15,17 +15,23 @@
   padding, dilation, output padding, input size, batch and channels, every output side at least 1.
 * :class:`HypothesisDraw`: feeds the ops' ``sample(draw)`` protocol from hypothesis, so that the gradient
   checks of every op run on shapes and values hypothesis draws (and shrinks).
+* Your own op (a ``tinygen.Function`` subclass with a ``sample(draw)`` method): :func:`check_op` runs its
+  first- and second-order gradient checks on inputs hypothesis draws through ``sample``, :func:`op_test`
+  makes that a ready test function, :func:`op_inputs` is the strategy of its inputs::
+
+      test_cube_gradients = op_test(Cube)          # collected by pytest; hypothesis draws Cube.sample's inputs
 """
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .. import creation as _creation
-from ..gradcheck import broadcast_partner, make_array
+from ..gradcheck import _sampled, broadcast_partner, check_op as _check_op, make_array
 
-__all__ = ["shapes", "broadcastable_shapes", "broadcast_pairs", "arrays", "tensors", "conv_configs", "HypothesisDraw"]
+__all__ = ["shapes", "broadcastable_shapes", "broadcast_pairs", "arrays", "tensors", "conv_configs", "HypothesisDraw",
+           "op_inputs", "check_op", "op_test"]
 
 
 def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
@@ -131,3 +137,41 @@ class HypothesisDraw:
         u = self.data.draw(hnp.arrays(np.float64, tuple(shape),
                                       elements=st.floats(0.0, 1.0, exclude_max=True, allow_subnormal=False)))
         return make_array(kind, u)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# An op's own gradient checks, under hypothesis
+# ---------------------------------------------------------------------------------------------------------
+@st.composite
+def op_inputs(draw, op):
+    """``(inputs, fn)`` drawn by ``op.sample`` (an op class): float64 Tensors that require grad, and the
+    function of them to check (``tinygen.gradcheck(fn, inputs)``)."""
+    return _sampled(op, HypothesisDraw(_DataOf(draw)))
+
+
+class _DataOf:
+    """``st.data()``'s ``draw`` interface over a composite strategy's ``draw``."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+
+def check_op(op, data, second_order=True, **tol):
+    """Inside a ``@given(data=st.data())`` test: draw ``op``'s inputs with its ``sample`` and run gradcheck
+    (and gradgradcheck) on them. Returns (first order, second order or None) as
+    :class:`tinygen.gradcheck.CheckResult`; raises :class:`tinygen.GradcheckError` naming the element that
+    disagrees (hypothesis then shrinks the failing example)."""
+    return _check_op(op, HypothesisDraw(data), second_order=second_order, **tol)
+
+
+def op_test(op, second_order=True, max_examples=None):
+    """A test function checking ``op``'s first (and second) derivatives on inputs hypothesis draws through
+    ``op.sample``: assign it to a ``test_...`` name in a test module and pytest runs it."""
+    @given(data=st.data())
+    def test(data):
+        check_op(op, data, second_order=second_order)
+    test.__name__ = f"test_{op.name}_gradients"
+    test.__doc__ = f"{op.__name__}: first{' and second' if second_order else ''} derivatives vs finite differences"
+    if max_examples is not None:
+        test = settings(max_examples=max_examples)(test)
+    return test
