@@ -306,7 +306,8 @@ def test_sigterm_is_handled_like_ctrl_c_exit_143(tmp_path, tinygen_process):
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_sigterm_to_the_demo_stops_its_workers_with_checkpoints_and_leaves_none_behind(tmp_path,
                                                                                        tinygen_process):
-    runs = [tmp_path / "wgan-gp-mnist", tmp_path / "vae-mnist"]          # the two the demo starts first
+    from tinygen.demo import JOBS
+    runs = [tmp_path / job["name"] for job in JOBS[:2]]                 # the two the demo starts first
     lock_pid = tinygen_process.lock_pid
     with tinygen_process.started(["demo", "--out", tmp_path, "--jobs", "2"],
                                  lambda: all(lock_pid(r) and (r / "checkpoint.npz").exists() for r in runs),
