@@ -33,7 +33,7 @@ MODELS = ("ae", "vae", "gan", "wgan", "wgan-gp")
 NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"}, "gan": {"arch": "mlp"},
                   "wgan": {"arch": "mlp"}, "wgan-gp": {"arch": "mlp"}}}
 NETS_NOTE = {"mnist": ""}
-EVAL_SECONDS = 30                # per round: evaluating and drawing one model
+EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
 REPORT_SECONDS = 30              # the report's pictures, at the end
 TIMING_STEPS = 6
 

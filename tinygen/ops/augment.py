@@ -33,12 +33,25 @@ def _check_images(x, op):
         raise ShapeError(f"{op}: takes images (N, C, H, W), got shape {tuple(x.shape)}")
 
 
-def _as_index_array(xp, be, a, n, op, what):
-    """``a`` (a sequence or an array of n ints) as an int64 array of the images' namespace."""
-    arr = a if hasattr(a, "shape") and not isinstance(a, (list, tuple)) else be.asarray(list(a), dtype="int64")
-    if tuple(arr.shape) != (n,):
-        raise ShapeError(f"{op}: {what} must hold one integer per image ({n}), got shape {tuple(arr.shape)}")
-    return xp.astype(arr, xp.int64)
+def _per_image(x, op, **given):
+    """The images' checks, then each given sequence (or array) of one int per image as an int64 array."""
+    _check_images(x, op)
+    be = _backend.backend_of(x)
+    n, out = x.shape[0], []
+    for what, a in given.items():
+        arr = a if hasattr(a, "shape") and not isinstance(a, (list, tuple)) else be.asarray(list(a), dtype="int64")
+        if tuple(arr.shape) != (n,):
+            raise ShapeError(f"{op}: {what} must hold one integer per image ({n}), got shape {tuple(arr.shape)}")
+        out.append(be.xp.astype(arr, be.xp.int64))
+    return out
+
+
+def _offsets(xp, shape, rows, cols):
+    """(i - rows[n], j - cols[n]) for every pixel (i, j) of every image n: int arrays (N, H, 1) and (N, 1, W)."""
+    n, _, h, w = shape
+    i = xp.reshape(xp.arange(h, dtype=xp.int64), (1, h, 1)) - xp.reshape(rows, (n, 1, 1))
+    j = xp.reshape(xp.arange(w, dtype=xp.int64), (1, 1, w)) - xp.reshape(cols, (n, 1, 1))
+    return i, j
 
 
 class Translate(Function):
@@ -49,14 +62,10 @@ class Translate(Function):
     ``dy``, ``dx``: one integer per image (arrays or sequences)."""
 
     def forward(self, x, *, dy, dx):
-        _check_images(x, "translate")
         xp = self.xp
-        be = _backend.backend_of(x)
+        self.dy, self.dx = _per_image(x, "translate", dy=dy, dx=dx)
         n, c, h, w = x.shape
-        self.dy = dy = _as_index_array(xp, be, dy, n, "translate", "dy")
-        self.dx = dx = _as_index_array(xp, be, dx, n, "translate", "dx")
-        si = xp.reshape(xp.arange(h, dtype=xp.int64), (1, h, 1)) - xp.reshape(dy, (n, 1, 1))   # source rows
-        sj = xp.reshape(xp.arange(w, dtype=xp.int64), (1, 1, w)) - xp.reshape(dx, (n, 1, 1))   # source columns
+        si, sj = _offsets(xp, x.shape, self.dy, self.dx)                   # the source row and column
         inside = (si >= 0) & (si < h) & (sj >= 0) & (sj < w)                                   # (N, H, W)
         base = xp.reshape(xp.arange(n, dtype=xp.int64) * (h * w), (n, 1, 1))
         src = xp.where(inside, base + xp.clip(si, 0, h - 1) * w + xp.clip(sj, 0, w - 1), 0)
@@ -84,17 +93,13 @@ class Cutout(Function):
     The mask is fixed (drawn, not learned), so the op is linear and its own adjoint."""
 
     def forward(self, x, *, top, left, size):
-        _check_images(x, "cutout")
         xp = self.xp
-        be = _backend.backend_of(x)
+        self.top, self.left = _per_image(x, "cutout", top=top, left=left)
         n, c, h, w = x.shape
-        self.top = top = _as_index_array(xp, be, top, n, "cutout", "top")
-        self.left = left = _as_index_array(xp, be, left, n, "cutout", "left")
         self.size = size = int(size)
         if size < 0:
             raise ShapeError(f"cutout: size must be >= 0, got {size}")
-        i = xp.reshape(xp.arange(h, dtype=xp.int64), (1, h, 1)) - xp.reshape(top, (n, 1, 1))
-        j = xp.reshape(xp.arange(w, dtype=xp.int64), (1, 1, w)) - xp.reshape(left, (n, 1, 1))
+        i, j = _offsets(xp, x.shape, self.top, self.left)
         hole = (i >= 0) & (i < size) & (j >= 0) & (j < size)                                  # (N, H, W)
         return xp.where(xp.reshape(hole, (n, 1, h, w)), xp.zeros((), dtype=x.dtype), x)
 
