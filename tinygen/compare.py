@@ -25,13 +25,15 @@ from pathlib import Path
 
 from .workers import run_jobs
 
-__all__ = ["run_compare", "MODELS", "ARCH"]
+__all__ = ["run_compare", "MODELS", "NETS", "describe_nets", "nets_for"]
 
 MODELS = ("ae", "vae", "gan", "wgan", "wgan-gp")
 # The nets each model gets on MNIST: the ones that learned fastest per CPU second (benchmarks/quality.py race;
 # see NETS_NOTE). On the 2-D toys every model gets the toy MLPs.
-NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"}, "gan": {"arch": "mlp"},
-                  "wgan": {"arch": "mlp"}, "wgan-gp": {"arch": "mlp"}}}
+NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"},
+                  "gan": {"arch": "conv", "width": 16, "augment": ""},
+                  "wgan": {"arch": "conv", "width": 32, "augment": ""},
+                  "wgan-gp": {"arch": "mlp", "augment": ""}}}
 NETS_NOTE = {"mnist": ""}
 EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
 REPORT_SECONDS = 30              # the report's pictures, at the end
@@ -72,13 +74,17 @@ def _seconds_per_step(model, data, seed):
 def describe_nets(model):
     """The nets of a model in a few words: "MLP 784-400-20", "conv (DCGAN-style, width 32)"."""
     cfg = model.config()
+    aug = ""
+    if getattr(model, "is_image", False) and "augment" in cfg:
+        aug = ", DiffAugment" if cfg["augment"] else ", no DiffAugment"
     if cfg.get("arch") == "conv":
-        return f"conv (DCGAN-style, width {cfg.get('width')})"
+        return f"conv (DCGAN-style, width {cfg.get('width')}){aug}"
     hidden = list(cfg.get("hidden") or [])
+    d = math.prod(model.data_shape)
     if model.kind in ("ae", "vae"):
-        return "MLP " + "-".join(str(v) for v in [784, *hidden, model.latent_dim])
-    return "MLP G " + "-".join(str(v) for v in [model.latent_dim, *hidden, 784]) + ", D " + \
-        "-".join(str(v) for v in [784, *hidden[::-1], 1])
+        return "MLP " + "-".join(str(v) for v in [d, *hidden, model.latent_dim])
+    return "MLP G " + "-".join(str(v) for v in [model.latent_dim, *hidden, d]) + ", D " + \
+        "-".join(str(v) for v in [d, *hidden[::-1], 1]) + aug
 
 
 def _job(job, out, seed, quick):

@@ -178,7 +178,7 @@ def mixture_floor(v):
 
 def sentences(summary):
     """Every sentence of the report's "What the numbers say", in order."""
-    res = summary["results"]
+    res = {k: summary["results"][k] for k in NAMES if k in summary["results"]}       # the table's order
     ev = {k: r["eval"] for k, r in res.items()}
     out = [] if summary.get("quick") else _fairness(res)
     if all("fd_mnist" in e for e in ev.values()):
