@@ -171,7 +171,7 @@ def test_demo_quick(tmp_path, monkeypatch):
 def test_train_no_augment_turns_diffaugment_off(tmp_path, capsys):
     for flag, expect in ((["--no-augment"], ""), ([], "translation,cutout")):
         out = tmp_path / f"run{len(flag)}"
-        assert main(["train", "gan", "--arch", "mlp", "--steps", "2", "--out", str(out)] + flag) == 0
+        assert main(["train", "gan", "--arch", "conv", "--steps", "2", "--out", str(out)] + flag) == 0
         assert json.loads((out / "config.json").read_text())["model"]["config"]["augment"] == expect
     capsys.readouterr()
 

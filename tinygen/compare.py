@@ -106,12 +106,17 @@ def _job(job, out, seed, quick):
         length = {"steps": 100 * est, "seconds": job["seconds"], "log_every": max(1, est // 200),
                   "eval_every": max(1, est // 5), "sample_every": max(1, est // 3),
                   "checkpoint_every": max(1, est // 4)}
+    cpu = [time.process_time()] * 2
+
+    def last_step(step, logs):                  # the CPU time this process had spent at the last step
+        cpu[1] = time.process_time()
     res = train(model, job["data"], out_dir=run_dir, overwrite=True, seed=seed, progress="lines",
-                command=f"tinygen compare ({job['kind']})", **length)
+                command=f"tinygen compare ({job['kind']})", callback=last_step, **length)
     recs = read_metrics(run_dir)
     seconds = recs[-1]["time"] if recs and "time" in recs[-1] else res.elapsed   # the clock at the last step
     ev = evaluate_run(run_dir, iwae_k=50 if quick else 500, iwae_n=50 if quick else 500)
-    return {"kind": job["kind"], "steps": res.step, "seconds": seconds, "nets": describe_nets(model), "eval": ev}
+    return {"kind": job["kind"], "steps": res.step, "seconds": seconds, "cpu_seconds": cpu[1] - cpu[0],
+            "nets": describe_nets(model), "eval": ev}
 
 
 def _evaluate_existing(job, out, seed, quick):

@@ -116,6 +116,8 @@ def _table(summary):
     for k in order:
         r, ev = res[k], res[k]["eval"]
         t = f"{r['seconds']:.0f} s" if r.get("seconds") else "—"
+        if r.get("seconds") and r.get("cpu_seconds"):
+            t += f" (CPU {r['cpu_seconds']:.0f} s)"
         row = [NAMES[k], _objective(k), r.get("nets") or "—", t, str(r["steps"])]
         if image:
             lik = (f"{_f(ev.get('heldout_nelbo'), '{:.1f}')} / {_f(ev.get('iwae'), '{:.1f}')}" if k == "vae"

@@ -55,8 +55,16 @@ def _fairness(res):
     spread = (secs[hi] - secs[lo]) / secs[hi]
     verdict = (f"within the {FAIR_SPREAD:.0%} the comparison promises" if spread <= FAIR_SPREAD else
                f"more than {FAIR_SPREAD:.0%}: the budget was NOT equal in fact")
-    return [f"Each model trained until its own clock passed its share of the budget: from {secs[lo]:.0f} s "
-            f"({NAMES[lo]}) to {secs[hi]:.0f} s ({NAMES[hi]}), a spread of {spread:.0%}, {verdict}."]
+    out = [f"Each model trained until its own clock passed its share of the budget: from {secs[lo]:.0f} s "
+           f"({NAMES[lo]}) to {secs[hi]:.0f} s ({NAMES[hi]}), a spread of {spread:.0%}, {verdict}."]
+    cpu = {k: r["cpu_seconds"] for k, r in res.items() if _num(r.get("cpu_seconds"))}
+    if len(cpu) == len(secs):
+        a, b = min(cpu.values()), max(cpu.values())
+        out.append(f"The processor time they got, training on one core each, ranged from {a:.0f} to {b:.0f} CPU "
+                   f"seconds ({(b - a) / b:.0%} apart)" + ("; on a busy machine a model's clock runs while "
+                                                           "other programs have its core" if (b - a) / b > FAIR_SPREAD
+                                                           else "") + ".")
+    return out
 
 
 def _failures(ev):

@@ -170,9 +170,12 @@ def test_a_short_toy_run_moves_samples_towards_the_ring():
     assert off_ring() < 0.6 * before
 
 
-def test_diffaugment_is_on_for_images_off_for_vectors_and_configurable():
-    assert build_model("gan").augment == ("translation", "cutout")
-    assert build_model("wgan-gp", data_shape=(1, 8, 8), arch="mlp").config()["augment"] == "translation,cutout"
+def test_diffaugment_is_on_for_conv_nets_on_images_off_otherwise_and_configurable():
+    assert build_model("gan").augment == ("translation", "cutout")                       # DCGAN on MNIST
+    assert build_model("wgan-gp", data_shape=(1, 8, 8), arch="conv", width=2).config()["augment"] == \
+        "translation,cutout"
+    assert build_model("wgan-gp", data_shape=(1, 8, 8), arch="mlp").config()["augment"] == ""
+    assert build_model("gan", data_shape=(1, 8, 8), arch="mlp", augment=True).augment == ("translation", "cutout")
     assert build_model("wgan", data_shape=(2,), arch="mlp").augment == ()
     assert build_model("gan", augment="").augment == ()
     assert build_model("gan", augment="cutout").augment == ("cutout",)

@@ -53,11 +53,12 @@ __all__ = ["AdversarialModel", "GAN"]
 EVAL_CHUNK = 1000
 
 
-def _augment_policy(augment, image, kind):
-    """``augment`` as a tuple of DiffAugment policies: None means the default (translation and cutout for
-    images, nothing for vector data); True the default policy; False or "" none; or "translation,cutout"."""
+def _augment_policy(augment, image, arch, kind):
+    """``augment`` as a tuple of DiffAugment policies: None means the default (translation and cutout for the
+    conv nets on images; nothing for MLPs or vector data); True the default policy; False or "" none; or a
+    comma-separated subset such as "translation,cutout"."""
     if augment is None:
-        augment = image
+        augment = image and arch == "conv"
     if augment is True:
         augment = POLICIES
     if augment is False or augment == "" or augment == "none":
@@ -97,7 +98,7 @@ class AdversarialModel(GenerativeModel):
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
                  batchnorm=True, n_critic=None, conditional=False, num_classes=10, augment=None, **extra):
         image = len(tuple(data_shape) if not isinstance(data_shape, int) else (data_shape,)) == 3
-        policy = _augment_policy(augment, image, self.kind)
+        policy = _augment_policy(augment, image, arch, self.kind)
         latent_dim = (100 if image else 2) if latent_dim is None else int(latent_dim)
         super().__init__(data_shape, latent_dim, conditional, num_classes)
         check_arch(arch, self.data_shape, self.kind)
