@@ -1,12 +1,19 @@
-"""One framework running one workload in its own process, driven by compare.py over stdin/stdout.
+"""One framework running one workload for one round, in its own process (compare.py starts one per round).
 
-    python benchmarks/bench_worker.py FRAMEWORK WORKLOAD ARRAYS.npz [--check-steps N] [--threads T]
+    python benchmarks/bench_worker.py FRAMEWORK WORKLOAD ARRAYS.npz [--threads T|default] [--check-steps N]
+                                      [--warmup 1.0] [--min-time 2.0] [--min-steps 5]
 
-On start it builds the workload from the arrays, runs ``N`` steps on the fixed batch (the correctness check,
-which is also the warm-up) and prints one JSON line: the first step's losses, the first and last value of the
-step's first loss, the loss dtype, and the peak RSS after the imports (the baseline). Then, for each line
-``run K`` on stdin, it times K steps and prints their durations; ``quit`` prints the peak RSS and exits.
-Only one worker runs at a time: compare.py waits for each answer before it talks to the next worker.
+It builds the workload from the arrays, runs ``N`` steps on the fixed batch (the correctness check), keeps
+stepping until ``--warmup`` seconds have passed (thread pools, caches and malloc settle), then times steps
+until both ``--min-time`` seconds and ``--min-steps`` steps are reached, and prints ONE JSON line: the first
+step's losses, the check curve, the step times, how many cores the rest of the machine kept busy meanwhile
+(``other_cores``, from /proc/stat: ~0 when nothing else ran), and the peak RSS above the post-import
+baseline. Then it exits, so that its threads (OpenBLAS's spin for a while after each call) are gone before the
+next framework's round starts.
+
+``--threads T`` sets the BLAS / OpenMP / PyTorch threads (environment variables before anything is
+imported, and each framework's own setting); ``--threads default`` leaves every framework at its default,
+as a user gets it (tinygen: its automatic thread policy).
 """
 from __future__ import annotations
 
@@ -48,15 +55,23 @@ def main(argv=None):
     ap.add_argument("framework")
     ap.add_argument("workload")
     ap.add_argument("arrays")
+    ap.add_argument("--threads", default="2", help="BLAS / OpenMP / PyTorch threads, or 'default' (default 2)")
     ap.add_argument("--check-steps", type=int, default=10)
-    ap.add_argument("--threads", type=int, default=2, help="BLAS / OpenMP / PyTorch threads (default 2)")
+    ap.add_argument("--warmup", type=float, default=1.0, help="seconds of untimed steps after the check")
+    ap.add_argument("--min-time", type=float, default=2.0, help="timed seconds at least")
+    ap.add_argument("--min-steps", type=int, default=5, help="timed steps at least")
     args = ap.parse_args(argv)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # before NumPy is imported
-        os.environ[var] = str(args.threads)
+    if args.threads != "default":
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # before NumPy is imported
+            os.environ[var] = args.threads
+    os.environ["TINYGEN_BENCH_THREADS"] = args.threads     # the adapters' own thread settings read it
     import numpy as np
+    from machine import BusyMeter
     with np.load(args.arrays) as f:
         arrays = {k: f[k] for k in f.files}
     mod = importlib.import_module(f"workloads_{args.framework}")
+    if args.workload not in getattr(mod, "SUPPORTED", (args.workload,)):
+        sys.exit(f"{args.framework} cannot run {args.workload}")
     baseline = _rss_mb()
     step = mod.build(args.workload, arrays)
     losses = step()
@@ -64,23 +79,19 @@ def main(argv=None):
     curve = [first[0]]
     for _ in range(args.check_steps - 1):
         curve.append(_float(step()[0]))
-    out = sys.stdout
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < args.warmup:
+        step()
+    times = []
+    with BusyMeter() as busy:
+        t0 = time.perf_counter()
+        while len(times) < args.min_steps or time.perf_counter() - t0 < args.min_time:
+            t = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t)
     print(json.dumps({"first": first, "curve": curve, "dtype": _dtype(losses[0]), "version": mod.version(),
-                      "baseline_mb": baseline}), file=out, flush=True)
-    for line in sys.stdin:
-        cmd = line.split()
-        if not cmd:
-            continue
-        if cmd[0] == "run":
-            times = []
-            for _ in range(int(cmd[1])):
-                t0 = time.perf_counter()
-                step()
-                times.append(time.perf_counter() - t0)
-            print(json.dumps({"times": times}), file=out, flush=True)
-        elif cmd[0] == "quit":
-            print(json.dumps({"peak_mb": _rss_mb()}), file=out, flush=True)
-            return
+                      "times": times, "other_cores": busy.other_cores, "own_cores": busy.own_cores,
+                      "peak_mb": _rss_mb() - baseline}), flush=True)
 
 
 if __name__ == "__main__":

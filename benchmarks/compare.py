@@ -1,38 +1,40 @@
-"""tinygen against PyTorch (CPU, 2 threads), MyGrad, HIPS autograd and Chainer on the four workloads: ms per training
-step, the ratio to PyTorch, the GEMM roofline and the peak memory, in one table per workload.
+"""tinygen against PyTorch (CPU), MyGrad, HIPS autograd and Chainer on the four workloads: ms per training step,
+the ratio to PyTorch and the GEMM lower bound, at 2 threads, at 1 thread and on a busy machine.
 
-    python benchmarks/compare.py [--rounds 9] [--steps 10] [--workloads vae_mlp gan_mlp wgan_mlp dcgan_28]
-                                 [--frameworks tinygen torch mygrad autograd chainer] [--threads 2]
+    python benchmarks/compare.py [--modes 2 1 load] [--rounds 7] [--solo-rounds 3] [--min-time 2]
+                                 [--workloads vae_mlp gan_mlp wgan_mlp dcgan_28]
+                                 [--frameworks tinygen torch mygrad autograd chainer]
                                  [--chainer-python /tmp/chainer-venv/bin/python] [--json results.json]
 
-How it measures (the machine may be shared: nothing here assumes it is quiet):
+How it measures (the final table is only trusted from an idle machine: the header says how busy it was):
 
-* Each framework runs each workload in its OWN process (bench_worker.py), built from the SAME weights, data
-  and noise (bench_spec.make_arrays, passed through an .npz file). Frameworks that are not installed, or
-  cannot build a workload (MyGrad and autograd have no transposed convolution), are listed and skipped.
-* Correctness first: every worker runs ``--check-steps`` steps on the fixed batch before any timing (this is
-  also the warm-up). The table says whether the step's first loss decreased over them, and how far each
-  framework's first-step losses are from PyTorch's (they start from the same weights: tinygen must agree to
-  1e-4 relative, else the run is marked FAILED and the exit status is 1).
-* Timing: ``--rounds`` rounds; in each, every framework in turn (A B C, then C B A, ...) runs ``--steps``
-  steps while the others wait, so only one process computes at any time and slow phases of a shared machine
-  hit every framework alike. A round's value is its mean ms/step (garbage collection and all); the table
-  gives the median, min and max over rounds, and the ratio to PyTorch as the median of the per-round ratios;
-  ``tinygen/`` is tinygen's time over that row's framework's, likewise per round (below 1: tinygen is faster).
-* ``x bound``: ms/step over the GEMM lower bound of roofline.py (the step's GEMM FLOPs over NumPy's best
-  float32 GEMM rate on this machine).
-* ``peak MB``: the worker's peak resident set size minus its value after the imports and data loading: the
-  model, optimizer state, activations and BLAS buffers. (tracemalloc would miss the BLAS and PyTorch
-  allocations, which do not go through Python's allocator. The peak is the kernel's VmHWM of the worker;
-  ``getrusage().ru_maxrss`` would be the same number if it did not carry the parent's peak across fork+exec.)
+* **One process per framework and round.** Each round of each framework is a fresh bench_worker.py process
+  that builds the workload from the SAME weights, data and noise (bench_spec.make_arrays, through an .npz
+  file), checks it, warms up for ``--warmup`` s, times steps for at least ``--min-time`` s and exits before the
+  next one starts: no other framework's threads exist, let alone spin, while one is timed (OpenBLAS's threads
+  busy-wait for a while after each call, which is how the old harness, with its workers alive side by side
+  and 10-step rounds, slowed whichever framework came next). The worker also measures how many cores the
+  REST of the machine kept busy during its timing (/proc/stat): the ``other`` column, ~0 when nothing ran.
+* **Interleaved rounds**: A B C, then C B A, ...; a framework's value is the median over rounds of its mean
+  ms/step; the ratios are medians of per-round ratios (adjacent rounds share the machine's slow phases).
+* **Self-check**: after the interleaved rounds, ``--solo-rounds`` rounds of each framework alone, back to back;
+  the interleaved median must be within 10% of the solo one (else SELF-CHECK FAILED, exit status 2).
+* **Modes** (rows of the table): ``2`` and ``1``: every framework at 2 threads / 1 thread (BLAS, OpenMP,
+  torch.set_num_threads); ``load``: every framework at its DEFAULT threads (as a user runs it; tinygen's
+  automatic policy) while two CPU-bound processes that this script starts keep the cores busy.
+* **Correctness first**: every worker runs ``--check-steps`` steps before any timing; the first-step losses
+  must agree with PyTorch's (same weights) to 1e-4 relative and the loss must decrease, else FAILED (exit 1).
+* ``GEMM bound``: the step's GEMM FLOPs (bench_spec.gemms) over NumPy's best float32 GEMM rate at the mode's
+  thread count (roofline.py, measured first, in its own process): no framework doing those GEMMs is faster.
+* ``peak MB``: the worker's peak RSS above its value after the imports and data loading.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -42,61 +44,17 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import machine  # noqa: E402
 from bench_spec import BATCH, WORKLOADS, make_arrays  # noqa: E402
-import roofline as _roofline  # noqa: E402
 
 FRAMEWORKS = ("tinygen", "torch", "mygrad", "autograd", "chainer")
 LIBRARY = {"tinygen": None, "torch": "torch", "mygrad": "mygrad", "autograd": "autograd", "chainer": "chainer"}
+LABEL = {"tinygen": "tinygen", "torch": "PyTorch", "mygrad": "MyGrad", "autograd": "autograd", "chainer": "Chainer"}
+MODES = {"2": ("2", 0, "2 threads"), "1": ("1", 0, "1 thread"),
+         "load": ("default", 2, "default threads, 2 busy processes")}     # name: (--threads, load, label)
 RTOL = 1e-4
-
-
-class Worker:
-    """A bench_worker.py process: started, checked, then driven with ``run K`` lines."""
-
-    def __init__(self, framework, workload, npz, check_steps, threads, errdir, python=sys.executable):
-        self.framework = framework
-        self.err_path = os.path.join(errdir, f"{framework}-{workload}.err")
-        self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen([python, os.path.join(HERE, "bench_worker.py"), framework, workload,
-                                      npz, "--check-steps", str(check_steps), "--threads", str(threads)],
-                                     stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.err, text=True, bufsize=1)
-        self.info = self._read()
-
-    def _read(self):
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait()
-            self.err.close()
-            with open(self.err_path) as f:
-                lines = [s.strip() for s in f if s.strip()]
-            raise RuntimeError(lines[-1] if lines else f"worker exited with status {self.proc.returncode}")
-        return json.loads(line)
-
-    def run(self, steps):
-        self.proc.stdin.write(f"run {steps}\n")
-        self.proc.stdin.flush()
-        return self._read()["times"]
-
-    def close(self):
-        self.proc.stdin.write("quit\n")
-        self.proc.stdin.flush()
-        peak = self._read()["peak_mb"]
-        self.proc.wait()
-        self.err.close()
-        return peak
-
-
-def machine():
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "commit": _commit(),
-            "blas": _roofline.blas_info().split(", threads")[0], "platform": platform.platform()}
+SELF_CHECK = 0.10       # the interleaved median within 10% of the solo one
+IDLE_OTHER = 0.25       # an idle-mode round with more cores busy elsewhere is flagged
 
 
 def _commit():
@@ -105,8 +63,7 @@ def _commit():
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                               check=True).stdout.strip()
-        paths = ["tinygen/*.py", "tinygen/ops", "tinygen/nn", "benchmarks/compare.py", "benchmarks/roofline.py",
-                 "benchmarks/bench_*.py", "benchmarks/workloads_*.py", "benchmarks/numpy_optim.py"]
+        paths = ["tinygen/*.py", "tinygen/ops", "tinygen/nn", "tinygen/backend", "benchmarks/*.py"]
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *paths], cwd=root,
                                capture_output=True, text=True).stdout.strip()
         return head + ("+changes" if dirty else "")
@@ -126,94 +83,138 @@ def _installed(framework, python):
         return False
 
 
-def _load():
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
+def run_round(fw, workload, npz, threads, args):
+    """One worker process, waited for: its JSON result, or RuntimeError with its last line of stderr."""
+    cmd = [args.python[fw], os.path.join(HERE, "bench_worker.py"), fw, workload, npz, "--threads", threads,
+           "--check-steps", str(args.check_steps), "--warmup", str(args.warmup), "--min-time", str(args.min_time)]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0 or not p.stdout.strip():
+        lines = [s.strip() for s in p.stderr.splitlines() if s.strip()]
+        raise RuntimeError(lines[-1] if lines else f"worker exited with status {p.returncode}")
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    r["ms"] = 1e3 * sum(r["times"]) / len(r["times"])
+    return r
 
 
 def _rel(a, b):
     return abs(a - b) / max(abs(b), 1e-30)
 
 
-def bench_workload(workload, frameworks, args, tmp, bound_ms):
+def bench(mode, workload, frameworks, args, tmp, bound_ms):
+    """Interleaved rounds (and the solo self-check on an idle mode) of one workload in one mode."""
+    threads, load, _ = MODES[mode]
     npz = os.path.join(tmp, f"{workload}.npz")
-    np.savez(npz, **make_arrays(workload, seed=args.seed))
-    workers, skipped = {}, {}
-    try:
-        for fw in frameworks:
+    if not os.path.exists(npz):
+        np.savez(npz, **make_arrays(workload, seed=args.seed))
+    rounds, skipped = {fw: [] for fw in frameworks}, {}
+    order = list(frameworks)
+    for r in range(args.rounds):
+        for fw in (order if r % 2 == 0 else order[::-1]):
+            if fw in skipped:
+                continue
             try:
-                workers[fw] = Worker(fw, workload, npz, args.check_steps, args.threads, tmp, args.python[fw])
+                rounds[fw].append(run_round(fw, workload, npz, threads, args))
             except RuntimeError as e:
                 skipped[fw] = str(e)
-        rounds = {fw: [] for fw in workers}
-        order = list(workers)
-        for r in range(args.rounds):
-            for fw in (order if r % 2 == 0 else order[::-1]):
-                times = workers[fw].run(args.steps)
-                rounds[fw].append(1e3 * sum(times) / len(times))
-        peaks = {fw: w.close() - w.info["baseline_mb"] for fw, w in workers.items()}
-    finally:
-        for w in workers.values():
-            if w.proc.poll() is None:
-                w.proc.kill()
+    rounds = {fw: rs for fw, rs in rounds.items() if rs and fw not in skipped}
+    solo = {}
+    if not load and args.solo_rounds:
+        for fw in rounds:
+            solo[fw] = [run_round(fw, workload, npz, threads, args)["ms"] for _ in range(args.solo_rounds)]
     res = {"skipped": skipped, "bound_ms": bound_ms, "frameworks": {}}
     ref = rounds.get("torch")
-    ref_first = workers["torch"].info["first"] if "torch" in workers else None
-    for fw, ms in rounds.items():
-        info = workers[fw].info
+    for fw, rs in rounds.items():
+        ms = [r["ms"] for r in rs]
+        first = rs[0]
         row = {"rounds_ms": ms, "median": statistics.median(ms), "min": min(ms), "max": max(ms),
-               "peak_mb": peaks[fw], "first": info["first"], "curve": info["curve"], "dtype": info["dtype"],
-               "version": info["version"], "decreased": info["curve"][-1] < info["curve"][0]}
+               "steps_per_round": statistics.median(len(r["times"]) for r in rs),
+               "other_cores": max((r["other_cores"] or 0.0) for r in rs),
+               "peak_mb": max(r["peak_mb"] for r in rs), "first": first["first"], "curve": first["curve"],
+               "dtype": first["dtype"], "version": first["version"],
+               "decreased": first["curve"][-1] < first["curve"][0],
+               "deterministic": all(r["first"] == first["first"] for r in rs)}
         if ref is not None:
-            row["vs_torch"] = statistics.median(a / b for a, b in zip(ms, ref))
-            row["first_rel"] = _rel(info["first"][0], ref_first[0])
-            row["first_rel_all"] = max(_rel(a, b) for a, b in zip(info["first"], ref_first))
-        if "tinygen" in rounds:
-            row["tinygen_vs"] = statistics.median(a / b for a, b in zip(rounds["tinygen"], ms))
+            row["vs_torch"] = statistics.median(r["ms"] / t["ms"] for r, t in zip(rs, ref))
+            row["first_rel"] = max(_rel(a, b) for a, b in zip(first["first"], ref[0]["first"]))
+        if fw in solo:
+            row["solo_median"] = statistics.median(solo[fw])
+            row["self_check"] = abs(row["median"] / row["solo_median"] - 1.0) <= SELF_CHECK
         if bound_ms:
             row["x_bound"] = row["median"] / bound_ms
         res["frameworks"][fw] = row
     return res
 
 
-def print_table(workload, res, args, roof=None):
-    rf = (roof or {}).get(workload)
-    extra = f"; GEMMs {rf['gflop']:.3f} GFLOP/step, bound {rf['bound_ms']:.2f} ms, NumPy GEMM floor " \
-            f"{rf['floor_ms']:.2f} ms" if rf else ""
-    print(f"\n{workload} (batch {BATCH[workload]}, float32{extra})")
-    print(f"  {'framework':<9} {'median':>8} {'min':>8} {'max':>8} {'vs torch':>9} {'tinygen/':>9} {'x bound':>8}"
-          f" {'peak MB':>8}"
-          f"  {'first loss':>12} {'rel. diff':>9}  check")
+def _f(v, fmt="{:.2f}"):
+    return "-" if v is None else fmt.format(v)
+
+
+def summary_table(results, modes, workloads, frameworks):
+    """The issue's table: one row per workload and mode."""
+    others = [fw for fw in frameworks if fw not in ("tinygen", "torch")]
+    head = ["workload", "threads", "tinygen ms", "PyTorch ms", "tinygen/PyTorch"] + \
+        [f"{LABEL[fw]}/PyTorch" for fw in others] + ["GEMM bound ms", "tinygen x bound"]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + " |"]
+    for w in workloads:
+        for m in modes:
+            res = results[m][w]
+            fws = res["frameworks"]
+            tg, pt = fws.get("tinygen", {}), fws.get("torch", {})
+            cells = [w, MODES[m][2], _f(tg.get("median")), _f(pt.get("median")), _f(tg.get("vs_torch"))]
+            cells += [_f(fws.get(fw, {}).get("vs_torch")) for fw in others]
+            cells += [_f(res["bound_ms"]), _f(tg.get("x_bound"))]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_details(mode, workload, res):
+    print(f"\n{workload} (batch {BATCH[workload]}, float32), {MODES[mode][2]}; GEMM bound {_f(res['bound_ms'])} ms")
+    print(f"  {'framework':<9} {'median':>8} {'min':>8} {'max':>8} {'solo':>8} {'vs torch':>9} {'x bound':>8} "
+          f"{'steps':>6} {'other':>6} {'peak MB':>8}  {'first loss':>12} {'rel. diff':>9}  check")
     for fw, row in res["frameworks"].items():
-        vs = f"{row['vs_torch']:.2f}" if "vs_torch" in row else "-"
-        xb = f"{row['x_bound']:.2f}" if "x_bound" in row else "-"
-        tv = f"{row['tinygen_vs']:.2f}" if "tinygen_vs" in row else "-"
-        rel = f"{row['first_rel']:.1e}" if "first_rel" in row and fw != "torch" else "-"
         checks = ["loss decreases" if row["decreased"] else "LOSS DID NOT DECREASE"]
         if row["dtype"] not in ("float32", "torch.float32"):
             checks.append(f"loss is {row['dtype']}")
+        if not row["deterministic"]:
+            checks.append("first losses differ between rounds")
         if fw == "tinygen" and row.get("first_rel", 0.0) > RTOL:
-            checks.append(f"FAILED: first-step loss differs from torch's by more than {RTOL:g}")
-        print(f"  {fw:<9} {row['median']:8.2f} {row['min']:8.2f} {row['max']:8.2f} {vs:>9} {tv:>9} {xb:>8} "
-              f"{row['peak_mb']:8.1f}  {row['first'][0]:12.6g} {rel:>9}  {', '.join(checks)}")
+            checks.append(f"FAILED: first-step losses differ from torch's by more than {RTOL:g}")
+        if "self_check" in row:
+            checks.append("self-check ok" if row["self_check"] else
+                          f"SELF-CHECK FAILED (interleaved/solo {row['median'] / row['solo_median']:.2f})")
+        if not MODES[mode][1] and row["other_cores"] > IDLE_OTHER:
+            checks.append(f"BUSY: {row['other_cores']:.2f} cores used elsewhere during a round")
+        rel = _f(row.get("first_rel") if fw != "torch" else None, "{:.1e}")
+        print(f"  {fw:<9} {row['median']:8.2f} {row['min']:8.2f} {row['max']:8.2f} {_f(row.get('solo_median')):>8} "
+              f"{_f(row.get('vs_torch')):>9} {_f(row.get('x_bound')):>8} {row['steps_per_round']:>6.0f} "
+              f"{row['other_cores']:6.2f} {row['peak_mb']:8.1f}  {row['first'][0]:12.6g} {rel:>9}  "
+              f"{', '.join(checks)}")
     for fw, why in res["skipped"].items():
         print(f"  {fw:<9} not run: {why}")
 
 
+def roofline(threads, workloads):
+    """roofline.py's numbers at ``threads`` BLAS threads, in a fresh process."""
+    env = dict(os.environ, **{v: str(threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                         "MKL_NUM_THREADS")})
+    out = subprocess.run([sys.executable, os.path.join(HERE, "roofline.py"), "--json", "--workloads", *workloads],
+                         env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=9, help="interleaved rounds (default 9)")
-    ap.add_argument("--steps", type=int, default=10, help="timed steps per framework per round (default 10)")
-    ap.add_argument("--check-steps", type=int, default=10, help="untimed steps first: the check and warm-up")
+    ap.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES,
+                    help="rows: 2 threads, 1 thread, default threads under load (default: all three)")
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    ap.add_argument("--solo-rounds", type=int, default=3, help="rounds of each framework alone (self-check)")
+    ap.add_argument("--min-time", type=float, default=2.0, help="timed seconds per round at least (default 2)")
+    ap.add_argument("--warmup", type=float, default=1.0, help="untimed seconds per round after the check")
+    ap.add_argument("--check-steps", type=int, default=10, help="untimed steps first: the correctness check")
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
     ap.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS)
-    ap.add_argument("--threads", type=int, default=2,
-                    help="threads of every framework (BLAS, OpenMP, torch.set_num_threads, tinygen's optimizer; "
-                         "default 2)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-roofline", action="store_true", help="skip measuring the GEMM rate")
+    ap.add_argument("--no-roofline", action="store_true", help="skip measuring the GEMM rates")
     ap.add_argument("--json", help="also write every number to this JSON file")
     ap.add_argument("--chainer-python", default=os.environ.get("TINYGEN_BENCH_CHAINER_PYTHON"),
                     help="the Python of a virtual environment with Chainer 7.8.1 and NumPy 1.26 (Chainer does not "
@@ -225,52 +226,57 @@ def main(argv=None):
 
     frameworks = [fw for fw in args.frameworks if _installed(fw, args.python[fw])]
     missing = [fw for fw in args.frameworks if fw not in frameworks]
-    info = machine()
-    load0 = _load()
-    print(f"{info['cpu']}, {info['cores']} cores; Python {info['python']}, NumPy {info['numpy']} ({info['blas']})")
+    info, load0 = machine.describe(), machine.load_average()
+    print(f"{info['cpu']}, {info['cores']} cores, flags {' '.join(info['flags']) or '-'}; Python {info['python']}, "
+          f"NumPy {info['numpy']} with {info['blas']}")
     print(f"command: python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}"
-          f"   (tinygen at {info['commit']})")
-    print(f"{args.threads} thread(s) per framework; "
-          f"{args.rounds} interleaved rounds x {args.steps} steps after {args.check_steps} check/warm-up steps; "
-          f"ms/step over rounds; 'vs torch' = median of per-round ratios (and 'tinygen/' of tinygen to that row); peak MB = peak RSS above the "
-          f"post-import baseline")
+          f"   (tinygen at {_commit()})")
+    print(f"one process per framework and round; {args.rounds} interleaved rounds of >= {args.min_time:g} s after "
+          f"{args.check_steps} check steps and {args.warmup:g} s of warm-up; {args.solo_rounds} solo rounds each "
+          f"(self-check, idle modes); ms/step = median over rounds; ratios = medians of per-round ratios")
+    print(f"load average (1 min) before: {load0}" + (" -- ABOVE 0.5: the machine is not idle, numbers are noisy"
+                                                     if load0 is not None and load0 > 0.5 else ""))
     if missing:
         print(f"not installed: {', '.join(missing)}" + (" (Chainer needs NumPy < 2: give --chainer-python, see "
                                                           "workloads_chainer.py)" if "chainer" in missing else ""))
-    roof = None
-    if not args.no_roofline:      # in a subprocess, so that NumPy's BLAS starts with --threads threads
-        env = dict(os.environ, **{v: str(args.threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                                  "MKL_NUM_THREADS")})
-        out = subprocess.run([sys.executable, os.path.join(HERE, "roofline.py"), "--json", "--workloads",
-                              *args.workloads], env=env, capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout)
-        roof = r["rows"]
-        print(f"GEMM ceiling: {r['best'] / 1e9:.1f} GFLOP/s (NumPy float32 matmul, {args.threads} thread(s), best "
-              f"of 10; roofline.py)")
-    results = {"machine": info, "args": vars(args), "workloads": {}}
-    failed = False
+    roofs = {}
+    if not args.no_roofline:
+        for t in sorted({"1" if m == "1" else str(info["cores"]) for m in args.modes}):
+            roofs[t] = roofline(t, args.workloads)
+            print(f"GEMM rate at {t} thread(s): {roofs[t]['best'] / 1e9:.1f} GFLOP/s (NumPy float32 matmul, best "
+                  f"over square and the workloads' shapes; 1024^3: {roofs[t]['rates']['1024x1024x1024'] / 1e9:.1f})")
+    results = {"machine": info, "args": {k: v for k, v in vars(args).items()}, "modes": {}}
+    failed = self_failed = False
     with tempfile.TemporaryDirectory() as tmp:
-        for w in args.workloads:
-            res = bench_workload(w, frameworks, args, tmp, roof[w]["bound_ms"] if roof else None)
-            results["workloads"][w] = res
-            print_table(w, res, args, roof)
-            tg = res["frameworks"].get("tinygen")
-            failed |= tg is not None and (tg.get("first_rel", 0.0) > RTOL or not tg["decreased"])
-            sys.stdout.flush()
-    load1 = _load()
+        for m in args.modes:
+            threads, load, label = MODES[m]
+            roof = roofs.get("1" if m == "1" else str(info["cores"]))
+            results["modes"][m] = {}
+            with machine.background_load(load) if load else contextlib.nullcontext():
+                for w in args.workloads:
+                    res = bench(m, w, frameworks, args, tmp, roof["rows"][w]["bound_ms"] if roof else None)
+                    results["modes"][m][w] = res
+                    print_details(m, w, res)
+                    sys.stdout.flush()
+                    tg = res["frameworks"].get("tinygen")
+                    failed |= tg is not None and (tg.get("first_rel", 0.0) > RTOL or not tg["decreased"])
+                    self_failed |= any(not r.get("self_check", True) for r in res["frameworks"].values())
+    load1 = machine.load_average()
     results["load_average"] = [load0, load1]
-    print(f"load average (1 min) {load0} before, {load1} after: other processes on the machine; with more "
-          f"runnable processes than cores, multi-threaded timings are not to be trusted")
-    for fw in frameworks:
-        v = next((r["frameworks"][fw]["version"] for r in results["workloads"].values()
-                  if fw in r["frameworks"]), None)
-        if v:
-            print(f"{fw} {v}", end="; ")
+    print(f"\nload average (1 min) before {load0}, after {load1}"
+          + (" -- ABOVE 0.5: not an idle-machine measurement" if max(load0 or 0, load1 or 0) > 0.5 else "")
+          + (" (the 'load' mode's own background processes raise the 'after' value)" if "load" in args.modes else ""))
     print()
+    print(summary_table(results["modes"], args.modes, args.workloads, frameworks))
+    versions = {fw: r["frameworks"][fw]["version"] for mr in results["modes"].values() for r in mr.values()
+                for fw in r["frameworks"]}
+    print("\n" + "; ".join(f"{fw} {v}" for fw, v in versions.items()))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-    return 1 if failed else 0
+    if failed:
+        print("FAILED: tinygen's first-step losses differ from PyTorch's, or its loss did not decrease")
+    return 1 if failed else 2 if self_failed else 0
 
 
 if __name__ == "__main__":

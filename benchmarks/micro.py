@@ -31,6 +31,23 @@ def bench(fn, repeat, warmup=5):
     return statistics.median(ts)
 
 
+def cpu_time(fn, repeat):
+    """Mean CPU seconds per call over ``repeat`` calls (steadier than wall time on a busy machine)."""
+    t0 = time.process_time()
+    for _ in range(repeat):
+        fn()
+    return (time.process_time() - t0) / repeat
+
+
+def chain_backward(t):
+    """The per-op case: 20 chained ops on ``t`` (a tinygen or PyTorch tensor), then backward."""
+    t.grad = None
+    y = t
+    for _ in range(10):
+        y = y * 1.01 + 0.1
+    y.sum().backward()
+
+
 def cases():
     rng = np.random.default_rng(0)
     f32 = np.float32
@@ -88,11 +105,7 @@ def cases():
     t = tg.tensor(tn, requires_grad=True)
 
     def tg_tiny():
-        t.grad = None
-        y = t
-        for _ in range(10):
-            y = y * 1.01 + 0.1
-        y.sum().backward()
+        chain_backward(t)
 
     def np_tiny():
         y = tn
@@ -106,6 +119,19 @@ def cases():
     yield "20 ops (x*1.01+0.1)x10 on 8x8", tg_tiny, np_tiny
 
 
+def torch_tiny():
+    """PyTorch eager on the last case (20 chained ops on 8x8, forward + backward), at one thread; None
+    without PyTorch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    t = torch.tensor(np.random.default_rng(0).standard_normal((8, 8)).astype(np.float32), requires_grad=True)
+
+    return lambda: chain_backward(t)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=200)
@@ -115,6 +141,17 @@ def main(argv=None):
     for name, f_tg, f_np in cases():
         a, b = bench(f_tg, args.repeat), bench(f_np, args.repeat)
         print(f"{name:<44}{a * 1e3:>12.3f}{b * 1e3:>12.3f}{a / b:>8.2f}")
+    f_torch = torch_tiny()
+    if f_torch is not None:       # the per-op target: tinygen's 20-op chain in no more time than PyTorch eager
+        tiny_tg = [c[1] for c in cases()][-1]
+        ts, tt = [], []
+        for r in range(20):       # alternating rounds, CPU time: a busy machine slows both alike
+            for fn, out in ((tiny_tg, ts), (f_torch, tt)) if r % 2 == 0 else ((f_torch, tt), (tiny_tg, ts)):
+                out.append(cpu_time(fn, args.repeat))
+        a, b = statistics.median(ts), statistics.median(tt)
+        ratio = statistics.median(x / y for x, y in zip(ts, tt))
+        print(f"{'20 ops on 8x8: tinygen / PyTorch eager (1 thread)':<44}{a * 1e3:>12.3f}{b * 1e3:>12.3f}{ratio:>8.2f}"
+              f"   (PyTorch ms in the middle column; CPU time, median of 20 alternating rounds' ratios)")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,9 @@ class VAE(nn.Module):
 
 def build(workload, arrays):
     tg.manual_seed(0)
+    threads = os.environ.get("TINYGEN_BENCH_THREADS", "default")     # bench_worker.py --threads
+    if threads != "default":
+        tg.set_num_threads(int(threads))                              # else tinygen's automatic policy
     if workload == "vae_mlp":
         model = _load(VAE(), arrays, "")
         opt = optim.Adam(model.parameters(), lr=1e-3)

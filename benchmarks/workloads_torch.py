@@ -14,7 +14,9 @@ from torch import nn
 from bench_spec import CLIP, N_CRITIC
 
 NAME = "torch"
-torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))   # bench_worker.py sets it (--threads)
+_THREADS = os.environ.get("TINYGEN_BENCH_THREADS", "2")    # bench_worker.py --threads: a number or 'default'
+if _THREADS != "default":
+    torch.set_num_threads(int(_THREADS))
 
 
 def version():

@@ -213,6 +213,34 @@ def test_hook_on_an_intermediate_changes_what_flows_below():
     np.testing.assert_allclose(x.grad.numpy(), 0.0)
 
 
+def _five(g):
+    return tg.ones(5, dtype="float64")
+
+
+@pytest.mark.parametrize("on", ["leaf", "intermediate"])
+def test_a_hook_that_changes_the_shape_is_an_error_naming_it_and_both_shapes(on):
+    x, w = t64(3), t64(3)
+    h = x * 2 if on == "intermediate" else x
+    h.register_hook(_five)               # PyTorch: "hook '_five' has changed the size of value"
+    with pytest.raises(RuntimeError, match=r"hook '_five' changed the gradient from shape \(3,\) .* to shape "
+                                           r"\(5,\)"):
+        (h * w).sum().backward()
+    assert x.grad is None and w.grad is None          # nothing half-written
+
+
+@pytest.mark.parametrize("value", [2.0, np.ones(3), [1.0, 1.0, 1.0]])
+def test_a_hook_that_returns_no_tensor_is_a_type_error(value):
+    x = t64(3)
+    x.register_hook(lambda g: value)
+    with pytest.raises(TypeError, match=r"hook '.*<lambda>' returned a value of type \w+; a hook must return "
+                                        r"None or a Tensor"):
+        (x * 1.0).sum().backward()
+    y = x * 2
+    y.register_hook(lambda g: value)
+    with pytest.raises(TypeError, match="a hook must return None or a Tensor"):
+        tg.grad(y.sum(), [x])
+
+
 def test_retain_grad_on_a_non_leaf():
     x = t64(3)
     h = x * 2
@@ -257,6 +285,21 @@ def test_detect_anomaly_names_the_backward_op():
         y = x.sqrt()  # forward finite (0), backward 0.5/0 = inf
         with pytest.raises(tg.AnomalyError, match=r"^sqrt: backward produced NaN/inf.*test_autograd.py"):
             y.sum().backward()
+
+
+def test_detect_anomaly_names_user_code_in_a_folder_named_tinygen(tmp_path):
+    # a clone of the repository is a folder named "tinygen": code in it is the user's, not the package's
+    script = tmp_path / "tinygen" / "experiments" / "mine.py"
+    script.parent.mkdir(parents=True)
+    script.write_text("def root(x):\n    return x.sqrt()\n")
+    namespace = {}
+    exec(compile(script.read_text(), str(script), "exec"), namespace)
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    with tg.detect_anomaly(), np.errstate(divide="ignore"):
+        y = namespace["root"](x)
+        with pytest.raises(tg.AnomalyError) as e:
+            y.sum().backward()
+    assert str(e.value).endswith(f"its forward ran at {script}:2 in root")
 
 
 def test_without_anomaly_mode_nan_flows_silently():

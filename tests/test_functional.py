@@ -55,7 +55,8 @@ def test_binary_cross_entropy_matches_numpy(backend, p, data, reduction):
                                rtol=1e-10)
     pt = f64(p, True)
     F.binary_cross_entropy(pt, f64(y), reduction="sum").backward()
-    np.testing.assert_allclose(pt.grad.numpy(), (p - y) / (p * (1 - p)), rtol=1e-8)
+    # -y/p + (1-y)/(1-p): two terms of size ~1 cancel where y is close to p, so the error is absolute (atol)
+    np.testing.assert_allclose(pt.grad.numpy(), (p - y) / (p * (1 - p)), rtol=1e-8, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -69,6 +70,16 @@ def test_binary_cross_entropy_clamps_the_log_at_minus_100(backend, dtype):
     g = p.grad.numpy()
     assert np.isfinite(g).all()
     np.testing.assert_allclose(g, [0, 0, 1, -1, 0, -2], rtol=1e-6)  # 0 where the log is clamped
+
+
+@pytest.mark.parametrize("p, found", [([0.5, 1.5], "values from 0.5 to 1.5"), ([-0.25, 0.5], "values from -0.25"),
+                                      ([[2.0], [0.0]], "values from 0 to 2"), ([float("nan"), 0.5], "NaN")])
+def test_binary_cross_entropy_refuses_inputs_outside_0_1(backend, p, found):
+    # PyTorch raises too: the clamped logs gave a negative loss (-0.5 log 2 for p = 1.5, y = 0), and NaN gave 100
+    p = tg.tensor(p, dtype="float64")
+    with pytest.raises(ValueError, match=rf"^binary_cross_entropy: every element of the input must be a "
+                                         rf"probability in \[0, 1\], but it holds {found}.*_with_logits$"):
+        F.binary_cross_entropy(p, tg.zeros_like(p))
 
 
 def test_binary_cross_entropy_with_logits_functional(backend):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygen as tg
-from tinygen import _blockwise, optim
+from tinygen import _blockwise, _threads, optim
 from tinygen.backend import to_numpy
 from tinygen.serialization import load, save
 
@@ -117,7 +117,7 @@ def test_three_steps_match_the_docstring_formula(cls, kw, ref, backend):
         want = ref(p0, [step[i] for step in grads], **kw)
         np.testing.assert_allclose(p, want, rtol=1e-6, atol=1e-12)
         assert not np.allclose(p, p0)
-    assert all(type(p.data).__module__.startswith(backend.xp.__name__) for p in ps)
+    assert all(tg.backend.backend_of(p.data) is backend for p in ps)
 
 
 @pytest.mark.parametrize("plant", ["sgd buffer starts at 0", "rmsprop eps inside sqrt",
@@ -179,6 +179,12 @@ def test_params_without_grad_are_skipped(backend):
     assert np.array_equal(to_numpy(b.data), before) and b not in opt.state and opt.state[a]["step"] == 1
 
 
+def threads_(monkeypatch, n):
+    """tinygen's thread count fixed at ``n`` for the optimizers' blocks (the BLAS pool left alone)."""
+    monkeypatch.setattr(_threads, "_fixed", n)
+    monkeypatch.setattr(_threads, "_current", n)
+
+
 @pytest.mark.parametrize("cls, kw", [(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
                                      (optim.RMSprop, dict(centered=True, momentum=0.5, weight_decay=0.1)),
                                      (optim.Adam, dict(amsgrad=True, weight_decay=0.1)), (optim.AdamW, {})])
@@ -201,12 +207,12 @@ def test_float32_stays_float32(cls, kw, backend):
                                      (optim.Adam, dict(lr=0.01, betas=(0.0, 0.9)))])
 def test_large_params_updated_block_by_block_give_the_same_numbers(cls, kw, backend, monkeypatch):
     params, grads = problem(shapes=[(300, 500), (7, 100, 200), (150000,)], dtype="float32")
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")           # blocks shared by three threads
+    threads_(monkeypatch, 3)           # blocks shared by three threads
     threaded = run(cls, kw, params, grads)[0]
-    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    threads_(monkeypatch, 2)
     monkeypatch.setattr(_blockwise, "BLOCK", 1000)       # many small blocks, two threads
     blocked = run(cls, kw, params, grads)[0]
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")           # one thread: whole arrays
+    threads_(monkeypatch, 1)           # one thread: whole arrays
     whole = run(cls, kw, params, grads)[0]
     for a, b, c in zip(threaded, blocked, whole):
         assert np.array_equal(a, b) and np.array_equal(b, c)
@@ -214,7 +220,7 @@ def test_large_params_updated_block_by_block_give_the_same_numbers(cls, kw, back
 
 @pytest.mark.parametrize("threads", [1, 2, 3, 4])
 def test_blocks_are_equal_shares_and_cover_every_row(threads, monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", str(threads))
+    threads_(monkeypatch, threads)
     a = np.arange(1000 * 300, dtype=np.float32).reshape(1000, 300)
     blks = [b for b, in _blockwise.blocks(a)]
     if threads == 1:

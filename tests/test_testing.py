@@ -1,5 +1,6 @@
 """The hypothesis strategies shipped in tinygen.testing."""
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 import tinygen as tg
@@ -65,3 +66,27 @@ def test_conv_configs_give_valid_transposed_convolutions(cfg):
     w = tg.zeros(cfg["c"], cfg["o"], *cfg["k"], dtype="float64")
     y = conv_transpose2d(x, w, None, cfg["s"], cfg["p"], cfg["op"], cfg["d"])
     assert y.shape[:2] == (cfg["n"], cfg["o"]) and min(y.shape[2:]) >= 1
+
+
+def _subnormal(a):
+    return bool(np.any((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)))
+
+
+@given(arrays((8,), "float64", -3, 3), tensors(shape=(8,), min_value=-3, max_value=3))
+def test_no_subnormal_numbers_unless_asked(a, t):
+    # a subnormal (mu = 5e-324) broke an rtol check of the Gaussian KL under HYPOTHESIS_PROFILE=dev
+    assert not _subnormal(a) and not _subnormal(t.numpy())
+
+
+@pytest.mark.parametrize("dtype, tiny", [("float32", 1e-40), ("float64", 1e-310)])
+def test_subnormal_numbers_when_asked(dtype, tiny):
+    seen = []   # bounds inside the subnormal range: without allow_subnormal only zeros could be drawn
+
+    @given(arrays((8,), dtype, -tiny, tiny, allow_subnormal=True),
+           tensors(shape=(8,), dtype=dtype, min_value=-tiny, max_value=tiny, allow_subnormal=True))
+    def check(a, t):
+        assert a.dtype == dtype and t.dtype == dtype
+        assert np.abs(a).max() <= tiny and np.abs(t.numpy()).max() <= tiny
+        seen.append(_subnormal(a) and _subnormal(t.numpy()))
+    check()
+    assert any(seen)

@@ -7,6 +7,7 @@ generative models (AE, VAE, GAN, WGAN, WGAN-GP) built on it.
     (x @ w).tanh().sum().backward()        # x.grad, w.grad
 """
 from . import backend
+from ._threads import get_num_threads, set_num_threads
 from .backend import DeviceError, DType, cuda_available, get_default_device, manual_seed, set_default_device
 from .backend import bool_, float32, float64, int32, int64, uint8
 from .tensor import ShapeError, Tensor
@@ -20,6 +21,6 @@ from .creation import (arange, as_tensor, eye, full, full_like, get_default_dtyp
                        rand_like, randn, randn_like, set_default_dtype, tensor, zeros, zeros_like)
 from .gradcheck import GradcheckError, as_function_of_params, gradcheck, gradgradcheck
 from . import functional, nn, optim, viz
-from .serialization import CheckpointError, load, save
+from .serialization import CheckpointError, CheckpointNotFoundError, load, save
 
 __version__ = "0.1.0"

@@ -11,8 +11,8 @@ Two things make those passes fast on the CPU without leaving the array API:
   block is independent, so the result is the same bit for bit whatever the number of threads.
 
 Only NumPy arrays are threaded; other namespaces (CuPy, array_api_strict) get one block per array and one
-thread. The number of threads is the BLAS / OpenMP setting if the user made one (``OMP_NUM_THREADS``,
-``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``), else the cores this process may use, at most 4.
+thread. The number of threads is tinygen's (``tinygen.set_num_threads``, the BLAS / OpenMP environment
+variables, or by default the cores the machine's load leaves free: see tinygen._threads), at most 4.
 """
 from __future__ import annotations
 
@@ -20,30 +20,17 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from . import _threads
 from . import backend as _backend
 
 BLOCK = 65536           # elements per block on the CPU (256 KB of float32)
 _pool = None            # (pid, ThreadPoolExecutor): remade after a fork, whose child has no pool threads
 
 
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-_CORES = _cores()       # once: a system call, and every optimizer step asks
-
-
 def num_threads():
-    """Threads for block-wise updates (see the module docstring)."""
-    env = os.environ
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        v = env.get(var)
-        if v is not None and v.strip().isdigit() and int(v) > 0:
-            return int(v)
-    return max(1, min(4, _CORES))
+    """Threads for block-wise updates: tinygen's thread count (tinygen._threads: the user's setting, or the
+    cores the machine's load leaves us), at most 4."""
+    return min(4, _threads.get_num_threads())
 
 
 def blocks(*arrays):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import sys
 import traceback
 import weakref
 
@@ -127,7 +129,11 @@ class Function:
             fn.recording = True
         fn.xp = b0.xp if b0 is not None else _backend.namespace(_first_array(datas))
         try:
-            out = fn.forward(*datas, **kwargs)
+            if b0 is not None and b0.gpu:          # CuPy: the kernels run on the inputs' GPU
+                with b0.device_scope():
+                    out = fn.forward(*datas, **kwargs)
+            else:
+                out = fn.forward(*datas, **kwargs)
         except ShapeError:
             raise
         except ValueError as e:
@@ -330,9 +336,55 @@ def _all_finite(a):
     return bool(xp.all(xp.isfinite(a)))
 
 
+# Where an op was called from, for the messages: tinygen's own frames are recognised by the package's real
+# location (a clone of the repository in a folder named "tinygen" holds user code too). The engine's frames
+# are skipped; the first frame outside the package is the user's line. When a tinygen driver (the training
+# loop, the CLI, the metrics) ran the op, frames further out only launched it (bin/tinygen, runpy, pytest):
+# then the line that matters is the innermost one in tinygen/models/, e.g. models/vae.py in reparameterize.
+_PKG = os.path.dirname(os.path.realpath(__file__))
+_ENGINE = frozenset(("backend", "tensor.py", "autograd.py", "backprop.py", "ops", "functional.py", "nn",
+                     "optim.py", "creation.py", "gradcheck.py", "_blockwise.py", "_malloc.py", "serialization.py",
+                     "testing", "__init__.py"))
+_kinds = {}   # code filename -> "user", "engine", "model" or "driver"
+
+
+def _frame_kind(filename):
+    kind = _kinds.get(filename)
+    if kind is None:
+        path = os.path.realpath(filename) if not filename.startswith("<") else filename
+        if not path.startswith(_PKG + os.sep):
+            kind = "user"
+        else:
+            top = os.path.relpath(path, _PKG).split(os.sep)[0]
+            kind = "engine" if top in _ENGINE else "model" if top == "models" else "driver"
+        _kinds[filename] = kind
+    return kind
+
+
 def _user_trace():
-    frames = [f for f in traceback.extract_stack()[:-2] if "/tinygen/" not in f.filename.replace("\\", "/")]
-    return frames[-1] if frames else None
+    """The frame that called the op: the user's line, else (under a tinygen driver) the model's line."""
+    frame, model = sys._getframe(1), None
+    while frame is not None:
+        kind = _frame_kind(frame.f_code.co_filename)
+        if kind == "user":
+            break
+        if kind == "driver":
+            frame = model or frame
+            break
+        if kind == "model" and model is None:
+            model = frame
+        frame = frame.f_back
+    frame = frame or model
+    if frame is None:
+        return None
+    return traceback.FrameSummary(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name,
+                                  lookup_line=False)
+
+
+def _at(where):
+    """``file:line in function`` of a frame summary (module-level code: ``file:line``)."""
+    name = "" if where.name.startswith("<") else f" in {where.name}"
+    return f"{where.filename}:{where.lineno}{name}"
 
 
 def _check_forward(cls, datas, out):
@@ -342,10 +394,10 @@ def _check_forward(cls, datas, out):
     node = _backward_of
     if node is not None and not bad_in:  # an op inside some node's backward: blame that node's backward
         where = getattr(node, "trace", None)
-        loc = f"; its forward ran at {where.filename}:{where.lineno}" if where else ""
+        loc = f"; its forward ran at {_at(where)}" if where else ""
         raise AnomalyError(f"{node.name}: backward produced NaN/inf (in its {cls.name}){loc}")
     where = _user_trace()
-    loc = f" (called at {where.filename}:{where.lineno})" if where else ""
+    loc = f" (called at {_at(where)})" if where else ""
     if bad_in:
         raise AnomalyError(f"{cls.name}: forward output contains NaN/inf; its input(s) {bad_in} already did{loc}")
     raise AnomalyError(f"{cls.name}: forward produced NaN/inf from finite inputs{loc}")
@@ -366,7 +418,7 @@ def _check_backward(node, grads):
     for i, g in enumerate(grads):
         if g is not None and not _all_finite(g.data):
             where = getattr(node, "trace", None)
-            loc = f"; its forward ran at {where.filename}:{where.lineno}" if where else ""
+            loc = f"; its forward ran at {_at(where)}" if where else ""
             raise AnomalyError(f"{node.name}: backward produced NaN/inf in the gradient of input {i}{loc}")
 
 

@@ -50,6 +50,24 @@ def _accumulate(store, key, g):
     store[key] = g if prev is None else prev + g
 
 
+def _run_hooks(hooks, g):
+    """Pass the gradient ``g`` through the hooks in order; a hook may return a replacement of the same shape
+    and dtype (as in PyTorch), or None to keep it."""
+    for h in hooks:
+        r = h(g)
+        if r is None:
+            continue
+        name = getattr(h, "__qualname__", None) or repr(h)
+        if not isinstance(r, Tensor):
+            raise TypeError(f"the hook {name!r} returned a value of type {type(r).__name__}; a hook must "
+                            f"return None or a Tensor of the gradient's shape {tuple(g.shape)}")
+        if r.shape != g.shape or r.dtype != g.dtype:
+            raise RuntimeError(f"the hook {name!r} changed the gradient from shape {tuple(g.shape)} ({g.dtype}) "
+                               f"to shape {tuple(r.shape)} ({r.dtype}); a hook must keep its shape and dtype")
+        g = r
+    return g
+
+
 def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused=False):
     """The walk shared by :meth:`Tensor.backward` (``inputs=None``: fill leaves' ``.grad``) and :func:`grad`
     (return the gradients of ``inputs`` instead)."""
@@ -94,10 +112,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
                     node.free()
                 continue
             if node.hooks:
-                for h in node.hooks:
-                    r = h(g)
-                    if r is not None:
-                        g = r
+                g = _run_hooks(node.hooks, g)
             if node.retain_ref is not None:
                 t = node.retain_ref()
                 if t is not None:
@@ -130,10 +145,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
             for t in inputs:
                 g = results.get(id(t._node)) if t._node is not None else leaf_grads.get(id(t))
                 if g is not None and t._node is None and t._hooks:
-                    for h in t._hooks:
-                        r = h(g)
-                        if r is not None:
-                            g = r
+                    g = _run_hooks(t._hooks, g)
                 if g is None and not allow_unused:
                     raise RuntimeError("one of the inputs was not used to compute the outputs (or does not "
                                        "require grad); pass allow_unused=True to get None for it")
@@ -143,13 +155,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, all
             return out
 
         given = {id(g.data) for g in root_grads}
-        for lid, g in leaf_grads.items():
-            leaf = leaves[lid]
-            if leaf._hooks:
-                for h in leaf._hooks:
-                    r = h(g)
-                    if r is not None:
-                        g = r
+        finals = [(leaves[lid], _run_hooks(leaves[lid]._hooks, g) if leaves[lid]._hooks else g)
+                  for lid, g in leaf_grads.items()]     # every hook first: a failing one changes no .grad
+        for leaf, g in finals:
             if not create_graph:
                 g = g.detach()
             if leaf.grad is None:
@@ -199,10 +207,11 @@ def _default_grads(outputs, grad_outputs, what):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of every leaf they depend on."""
     tensors = _as_tuple(tensors)
-    gs = _default_grads(tensors, grad_tensors, "backward")
-    if retain_graph is None:
-        retain_graph = create_graph
-    run_backward(tensors, gs, retain_graph, create_graph)
+    with _backend.device_scope(tensors[0].data):          # on a GPU, the walk's own array work runs there
+        gs = _default_grads(tensors, grad_tensors, "backward")
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward(tensors, gs, retain_graph, create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None, allow_unused=False):
@@ -218,7 +227,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=No
             raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError("grad: one of the inputs does not require grad (create it with requires_grad=True)")
-    gs = _default_grads(outputs, grad_outputs, "grad")
     if retain_graph is None:
         retain_graph = create_graph
-    return tuple(run_backward(outputs, gs, retain_graph, create_graph, inputs=inputs, allow_unused=allow_unused))
+    with _backend.device_scope(outputs[0].data):
+        gs = _default_grads(outputs, grad_outputs, "grad")
+        return tuple(run_backward(outputs, gs, retain_graph, create_graph, inputs=inputs,
+                                  allow_unused=allow_unused))

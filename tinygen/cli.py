@@ -3,7 +3,7 @@
     tinygen demo [--out DIR] [--quick]        the tour: a VAE and a WGAN-GP on MNIST, the GAN family on ring8
     tinygen train MODEL [--data mnist|ring8|grid25|swissroll|PATH] [--arch mlp|conv] [--conditional]
                   [--epochs N | --steps N] [--batch-size N] [--lr X] [--seed N] [--device cpu|cuda]
-                  [--out DIR] [--resume] [--overwrite]
+                  [--threads N|auto] [--out DIR] [--resume] [--overwrite]
     tinygen sample RUN [--n 64] [--label 7] [--out FILE]
     tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
     tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
@@ -147,12 +147,18 @@ def _default_out(kind, data_name, arch, conditional):
     return str(Path("runs") / "-".join(parts))
 
 
+def _threads_arg(v):
+    return "auto" if v == "auto" else _positive_int(v)
+
+
 def cmd_train(args):
     import tinygen as tg
     from tinygen.data import load_dataset
     from tinygen.models import build_model
     from tinygen.train import train
 
+    if args.threads is not None:          # else auto, unless OMP/OPENBLAS_NUM_THREADS fixed it (tinygen._threads)
+        tg.set_num_threads(args.threads)
     device = _device(args.device)
     out = args.out or _default_out(args.model, args.data or "mnist", args.arch, args.conditional)
     epochs, steps = args.epochs, args.steps
@@ -376,6 +382,9 @@ def build_parser():
                    "(on --resume: the run's)")
     s.add_argument("--seed", type=_nonneg_int, default=None, help="default 0 (on --resume: the run's)")
     s.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    s.add_argument("--threads", type=_threads_arg, default=None,
+                   help="CPU threads (BLAS and optimizer): N, or auto (the default): the cores other processes "
+                        "leave free")
     s.add_argument("--out", default=None, help="the run folder (default runs/MODEL-DATA[-ARCH][-cond])")
     s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint "
                    "(--epochs/--steps: the new total; --lr: the learning rate from now on)")

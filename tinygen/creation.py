@@ -6,6 +6,8 @@ Random tensors draw from the device's generator, seeded by :func:`tinygen.manual
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np  # host-side: turning Python lists and scalars into arrays before they go to a device
 
 from . import backend as _backend
@@ -38,13 +40,17 @@ def _leaf(data, requires_grad):
     return t
 
 
-def _shape(shape):
+def _shape(shape, what):
+    """A shape from ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``: ints (NumPy ints too), never truncated floats."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"a shape is a sequence of ints, got {shape!r}") from None
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"{what}: a shape is a sequence of ints, got {shape!r}") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{what}: a shape cannot have negative sizes, got {shape}")
+    return shape
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -66,7 +72,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         be = _backend.get_backend(device if device is not None else src.device)
         arr = be.asarray(data, dtype)
         if arr is data:
-            arr = be.xp.asarray(arr, copy=True)
+            with be.device_scope():
+                arr = be.xp.asarray(arr, copy=True)
         return _leaf(arr, requires_grad)
     host = np.array(data, copy=True)
     if host.dtype == object:
@@ -96,12 +103,14 @@ def _float_dtype(dtype):
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.zeros(_shape(shape), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.zeros(_shape(shape, "zeros"), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.ones(_shape(shape), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.ones(_shape(shape, "ones"), dtype=be.dtype(_float_dtype(dtype))), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
@@ -109,40 +118,54 @@ def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = _backend.bool_ if isinstance(fill_value, bool) else (
             _backend.int64 if isinstance(fill_value, int) else _default_dtype)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return _leaf(be.xp.full(shape, fill_value, dtype=be.dtype(dtype)), requires_grad)
+    shape = _shape(shape if isinstance(shape, (tuple, list)) else (shape,), "full")
+    with be.device_scope():
+        return _leaf(be.xp.full(shape, fill_value, dtype=be.dtype(dtype)), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
     """Evenly spaced values in [start, stop) (int64 for int arguments, else the default dtype)."""
     if stop is None:
         start, stop = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
     if dtype is None:
         dtype = _backend.int64 if all(isinstance(v, int) for v in (start, stop, step)) else _default_dtype
     be = _backend.get_backend(device)
-    return _leaf(be.xp.arange(start, stop, step, dtype=be.dtype(dtype)), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.arange(start, stop, step, dtype=be.dtype(dtype)), requires_grad)
 
 
 def linspace(start, stop, num, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.linspace(start, stop, num, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.linspace(start, stop, num, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     be = _backend.get_backend(device)
-    return _leaf(be.xp.eye(n, m, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+    with be.device_scope():
+        return _leaf(be.xp.eye(n, m, dtype=be.dtype(_float_dtype(dtype))), requires_grad)
+
+
+def _random_dtype(dtype, what):
+    d = _float_dtype(dtype)
+    if not d.is_floating:
+        raise TypeError(f"{what}: random numbers are drawn in a floating-point dtype (float16, float32, "
+                        f"float64), not {d}")
+    return d
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):
     """Uniform random numbers in [0, 1)."""
     be = _backend.get_backend(device)
-    return _leaf(be.uniform(_shape(shape), _float_dtype(dtype)), requires_grad)
+    return _leaf(be.uniform(_shape(shape, "rand"), _random_dtype(dtype, "rand")), requires_grad)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False):
     """Standard normal random numbers."""
     be = _backend.get_backend(device)
-    return _leaf(be.normal(_shape(shape), _float_dtype(dtype)), requires_grad)
+    return _leaf(be.normal(_shape(shape, "randn"), _random_dtype(dtype, "randn")), requires_grad)
 
 
 def _like(t, dtype, device):

@@ -12,6 +12,7 @@ non-ignored samples for nll/cross-entropy), ``"sum"``, or ``"none"`` (the elemen
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from . import backend as _backend
@@ -22,6 +23,21 @@ from .ops.linalg import linear as _linear
 from .ops.loss import binary_cross_entropy_with_logits as _bce_logits
 from .ops.reduce import logsumexp as _logsumexp
 from .tensor import ShapeError, Tensor
+
+_NDARRAY = _backend.NUMPY.xp.ndarray
+
+
+def _on_device(fn):
+    """Run ``fn`` with the device of its first Tensor argument current: on a GPU its own array work (masks,
+    constants, running statistics) must run there (backend.device_scope); on the CPU one type check."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        t = next((a for a in args if isinstance(a, Tensor)), None)
+        if t is not None and t.data.__class__ is not _NDARRAY:
+            with _backend.device_scope(t.data):
+                return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+    return run
 
 __all__ = [
     "linear", "conv2d", "conv_transpose2d", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax",
@@ -109,13 +125,19 @@ def logsumexp(x, axis=None, keepdims=False):
     return _logsumexp(x, axis, keepdims)
 
 
+@_on_device
 def log_softmax(x, axis=-1, *, dim=None):
     """y_i = x_i - log sum_j exp(x_j)           dy_i/dx_j = [i = j] - softmax(x)_j
 
-    Through logsumexp (which subtracts the maximum first), so logits of any size are fine: no overflow, and
-    no log(0) for a class whose probability underflows. ``dim`` is an alias of ``axis`` (PyTorch's name)."""
+    Computed as (x_i - m) - log sum_j exp(x_j - m) with m = max_j x_j held constant (y does not depend on m,
+    so the gradient is exact), like PyTorch: logits of any size are fine (no overflow, no log(0) for a class
+    whose probability underflows), and the most likely class's y, often a tiny loss, keeps its relative
+    precision (x - logsumexp(x) cancels it away). ``dim`` is an alias of ``axis`` (PyTorch's name)."""
     a = _axis(axis, dim)
-    return x - _logsumexp(x, a, keepdims=True)
+    xp = x.xp
+    m = xp.max(x.data, axis=a, keepdims=True)
+    shifted = x - Tensor(xp.where(xp.isfinite(m), m, xp.zeros_like(m)))
+    return shifted - _logsumexp(shifted, a, keepdims=True)
 
 
 def softmax(x, axis=-1, *, dim=None):
@@ -169,6 +191,18 @@ def _clamped_log(p):
     return _el.where(pos, safe.log(), -100.0).clip(min=-100.0)
 
 
+def _check_probabilities(p):
+    """PyTorch's check: a value outside [0, 1] (or NaN, which the clamped log would turn into a loss of 100)
+    is refused rather than turned into a meaningless, even negative, loss."""
+    xp, d = p.xp, p.data
+    if bool(xp.all((d >= 0) & (d <= 1))):
+        return
+    found = "NaN" if bool(xp.any(xp.isnan(d))) else f"values from {float(xp.min(d)):g} to {float(xp.max(d)):g}"
+    raise ValueError(f"binary_cross_entropy: every element of the input must be a probability in [0, 1], but "
+                     f"it holds {found}; for logits use binary_cross_entropy_with_logits")
+
+
+@_on_device
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy of probabilities p (``input``, in [0, 1]) against targets y::
 
@@ -177,17 +211,20 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         dl_i/dp_i = w_i (p_i - y_i) / (p_i (1 - p_i))            (0 where a log is clamped)
         dl_i/dy_i = -w_i (log p_i - log(1 - p_i))
 
-    The clamp at -100 is PyTorch's: p = 0 or 1 gives a finite loss. For logits prefer
+    The clamp at -100 is PyTorch's: p = 0 or 1 gives a finite loss; p outside [0, 1] (or NaN) is a
+    ValueError, as in PyTorch. For logits prefer
     :func:`binary_cross_entropy_with_logits`: sigmoid followed by this loss loses precision for |z| > ~17
     and its gradient vanishes or overflows there. (PyTorch's backward in the clamped region divides by
     max(p (1 - p), 1e-12) instead of returning 0; the two agree wherever log p > -100.)"""
     y = _target(target, input, "binary_cross_entropy")
+    _check_probabilities(input)
     loss = -(y * _clamped_log(input) + (1.0 - y) * _clamped_log(1.0 - input))
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
+@_on_device
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean"):
     """Binary cross-entropy of logits z (``input``) against targets y in [0, 1], as ONE stable primitive::
 
@@ -205,6 +242,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _reduce(_bce_logits(input, y, reduction="none") * weight, reduction, "binary_cross_entropy_with_logits")
 
 
+@_on_device
 def one_hot(labels, num_classes=-1, dtype="int64"):
     """Integer class labels of any shape -> one-hot vectors along a new last axis (``num_classes=-1``: the
     largest label + 1). int64 like PyTorch by default; pass ``dtype="float32"`` to multiply with logits.
@@ -255,6 +293,7 @@ def _class_mask(input, target, weight, ignore_index, what):
     return mask, cax
 
 
+@_on_device
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` ((N, C), (N, C, d1, ...) or (C,)) at integer
     class ``target`` ((N,), (N, d1, ...) or ()), PyTorch's semantics::
@@ -271,6 +310,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _reduce(loss, reduction, "nll_loss")
 
 
+@_on_device
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Cross-entropy of logits ``input`` (classes on axis 1, or axis 0 for a single sample) against integer
     class targets, = nll_loss(log_softmax(input, class axis), target)::
@@ -343,11 +383,13 @@ def dropout(x, p=0.5, training=True):
     if p == 1.0:
         return x * 0.0
     be = _backend.backend_of(x.data)
-    mask = be.bernoulli(x.data.shape, 1.0 - p, x.dtype)
-    mask *= 1.0 / (1.0 - p)
+    with be.device_scope():
+        mask = be.bernoulli(x.data.shape, 1.0 - p, x.dtype)
+        mask *= 1.0 / (1.0 - p)
     return x * Tensor(mask)
 
 
+@_on_device
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Batch normalisation over every axis but the channel axis 1 (PyTorch's semantics)::
 
@@ -403,6 +445,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 # ---------------------------------------------------------------------------------------------------------
 # WGAN-GP
 # ---------------------------------------------------------------------------------------------------------
+@_on_device
 def interpolate(real, fake, eps=None):
     """x_hat = eps real + (1 - eps) fake, one eps per sample (eps ~ U[0, 1) from real's device generator when
     not given; a number, a (N,) tensor, or anything that broadcasts).      dx_hat/dreal = eps, dx_hat/dfake = 1 - eps"""
@@ -419,6 +462,7 @@ def interpolate(real, fake, eps=None):
     return eps * real + (1.0 - eps) * fake
 
 
+@_on_device
 def gradient_penalty(critic, real, fake, lambda_=10.0, eps=None):
     """WGAN-GP's penalty (Gulrajani et al. 2017): lambda E[(||grad_x f(x_hat)||_2 - 1)^2] over the batch, at
     x_hat = interpolate(real, fake, eps).

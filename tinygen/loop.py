@@ -277,7 +277,7 @@ class _Loop:
                 self._replay(step)
         except AnomalyError as e:
             text = str(e).strip().splitlines()[0]
-            return re.sub(r" \(called at <[^>]*>:\d+\)", "", text)     # no location outside a real file
+            return re.sub(r" \(called at <[^>]*>:\d+( in [^)]*)?\)", "", text)   # no location outside a file
         except Exception:  # the hunt is a courtesy: never hide the NaN message behind another error
             return None
         return None

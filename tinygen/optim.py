@@ -11,6 +11,7 @@ Notation for one parameter p with gradient g at step t (t = 1, 2, ...): lr, weig
 from __future__ import annotations
 
 from . import _blockwise as _bw
+from . import _threads
 from . import backend as _backend
 from .autograd import enable_grad, no_grad
 from .creation import zeros
@@ -93,8 +94,11 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Forget every parameter's gradient (``None``), or set it to zeros with ``set_to_none=False``."""
         for p in _tensors(self.param_groups):
-            if p.grad is not None:  # set_to_none=False: fresh zeros, as .grad arrays may be shared or read-only
-                p.grad = None if set_to_none else Tensor(_backend.namespace(p.grad.data).zeros_like(p.grad.data))
+            if p.grad is not None and set_to_none:
+                p.grad = None
+            elif p.grad is not None:  # fresh zeros, as .grad arrays may be shared or read-only
+                with _backend.device_scope(p.grad.data):
+                    p.grad = Tensor(_backend.namespace(p.grad.data).zeros_like(p.grad.data))
 
     @no_grad()
     def step(self, closure=None):
@@ -107,8 +111,10 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        _threads.adapt()      # once per step: the thread count follows the machine's load (tinygen._threads)
         for group in self.param_groups:
-            self._update(group)
+            with _backend.device_scope(group["params"][0].data):    # a GPU's updates run on that GPU
+                self._update(group)
         return loss
 
     def _update(self, group):
@@ -182,8 +188,9 @@ class Optimizer:
                         continue
                     else:  # a copy on p's device, floating buffers in p's dtype
                         be = _backend.get_backend(p.device)
-                        v = Tensor(be.xp.asarray(be.asarray(v, p.dtype if _backend.dtype_of(v).is_floating
-                                                            else None), copy=True))
+                        with be.device_scope():
+                            v = Tensor(be.xp.asarray(be.asarray(v, p.dtype if _backend.dtype_of(v).is_floating
+                                                                else None), copy=True))
                 new_state[p][name] = v
         if problems:
             raise ValueError("cannot load the optimizer state dict: " + "; ".join(problems))
@@ -425,6 +432,11 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
     grads = [p.grad for p in _tensors(params) if p.grad is not None]
     if not grads:
         return zeros(())
+    with _backend.device_scope(grads[0].data):
+        return _clip_grad_norm(grads, max_norm, norm_type, error_if_nonfinite)
+
+
+def _clip_grad_norm(grads, max_norm, norm_type, error_if_nonfinite):
     xp = _backend.namespace(grads[0].data)
     norms = [xp.linalg.vector_norm(g.data, ord=norm_type) for g in grads]
     total = xp.linalg.vector_norm(xp.stack([xp.astype(n, norms[0].dtype) for n in norms]), ord=norm_type)

@@ -114,6 +114,12 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __format__(self, spec):
+        """A one-element tensor formats as its number (``f"{loss:.4f}"``, as in PyTorch); others as str()."""
+        if spec and self.numel() == 1:
+            return format(self.item(), spec)
+        return format(str(self), spec)
+
     def __bool__(self):
         if self.numel() != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() "

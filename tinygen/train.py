@@ -32,6 +32,7 @@ What it writes into ``out_dir`` is described in :mod:`tinygen.runs`. What it gua
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -88,14 +89,24 @@ class _Data:
         return str(self.name).lower() in MIXTURES
 
 
+def _host(a):
+    """``a`` (a NumPy or CuPy array, a Tensor, nested lists) as a host NumPy array: CuPy arrays are copied
+    (NumPy refuses to convert them implicitly); the DataLoader moves each batch to the training device."""
+    a = getattr(a, "data", a) if hasattr(a, "requires_grad") else a          # a Tensor: its array
+    if hasattr(a, "__cuda_array_interface__") or hasattr(a, "__array_namespace__") and not isinstance(
+            a, np.ndarray):
+        return _backend.to_numpy(a)
+    return np.asarray(a)
+
+
 def _as_data(data, what, name=None):
     if isinstance(data, Dataset):
         return _Data(np.asarray(data.x), np.asarray(data.y), data.name, data.kind)
     if isinstance(data, (tuple, list)) and len(data) in (1, 2):
-        x = np.asarray(data[0])
-        y = np.asarray(data[1]) if len(data) == 2 and data[1] is not None else None
+        x = _host(data[0])
+        y = _host(data[1]) if len(data) == 2 and data[1] is not None else None
     else:
-        x, y = np.asarray(getattr(data, "numpy", lambda: data)()), None
+        x, y = _host(data), None
     if x.ndim < 2 or x.dtype.kind != "f":
         raise ValueError(f"the {what} must be a float array of shape (N, ...) (or a Dataset, or (x, y)), "
                          f"got {x.dtype} of shape {x.shape}")
@@ -150,6 +161,32 @@ def _check_fits(model, d):
 # -------------------------------------------------------------------------------------------------------------
 # train
 # -------------------------------------------------------------------------------------------------------------
+def _read_back(pending, window):
+    """The pending steps' numbers as host floats, added to the window in order; ((step, key, value) of the
+    first non-finite one, or None; the last step's logs as floats). Empties ``pending``."""
+    failure, floats = None, {}
+    for step, logs in pending:
+        floats = {k: float(v) for k, v in logs.items()}
+        bad = next((k for k, v in floats.items() if not math.isfinite(v)), None)
+        if bad is not None:
+            failure = (step, bad, floats[bad])
+            break
+        window.add(floats)
+    pending.clear()
+    return failure, floats
+
+
+def _on_training_device(fn):
+    """Run ``train`` with its device current (a GPU's: the loop's own array work, its checks, evaluations and
+    pictures, runs there; nothing on the CPU)."""
+    @functools.wraps(fn)
+    def run(*args, device="cpu", **kwargs):
+        with _backend.get_backend(device).device_scope():
+            return fn(*args, device=device, **kwargs)
+    return run
+
+
+@_on_training_device
 def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out_dir, device="cpu", seed=None,
           resume=False, overwrite=False, heldout=None, log_every=None, sample_every=None, eval_every=None,
           checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None,
@@ -157,7 +194,8 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     """Train ``model`` on ``data`` and keep everything in the run folder ``out_dir`` (see :mod:`tinygen.runs`).
 
     data: a dataset name or IDX folder (loaded in the model's ``data_range``; its held-out split is used for
-        evaluation), a :class:`~tinygen.data.Dataset`, ``(x, y)`` host arrays, or ``x`` alone.
+        evaluation), a :class:`~tinygen.data.Dataset`, ``(x, y)`` arrays (NumPy, CuPy or Tensors: kept on
+        the host, each batch moved to ``device``), or ``x`` alone.
     epochs / steps: the total length of the run (exactly one of them). One step is one ``train_step`` on one
         batch (for the GAN family: one critic update); an epoch is one pass over the data (an incomplete last
         batch is dropped). batch_size: default the model's ``default_batch_size`` (on resume: the run's).
@@ -355,6 +393,9 @@ def _loop(ctx, reporter, step, callback):
     model, optimizers, loader, total = ctx.model, ctx.optimizers, ctx.loader, ctx.total
     in_step, failure, guard = False, None, _StopGuard()
     log = runs.MetricsLog(ctx.out)
+    # the step's numbers stay on the device (0-d tensors) until a step that logs, checkpoints or ends reads
+    # them all back at once: one host sync per log line on a GPU instead of several per step
+    pending, every_step, every = [], ctx.device == "cpu" or callback is not None, ctx.every
     try:
         with guard:
             batches = _forever(loader)
@@ -365,13 +406,14 @@ def _loop(ctx, reporter, step, callback):
                 logs = model.train_step(x, y, optimizers)
                 in_step = False
                 step += 1
-                bad = next((k for k, v in logs.items() if not math.isfinite(float(v))), None)
-                if bad is not None:
-                    failure = (step, bad, float(logs[bad]))
-                    break
+                pending.append((step, logs))
                 if ctx.seconds is not None and step < total and ctx.elapsed() >= ctx.seconds:
                     total = ctx.total = reporter.total = step       # out of time: this step is the last
-                ctx.window.add(logs)
+                if every_step or guard.requested or step == total or not (step % every["log"] and
+                                                                           step % every["checkpoint"]):
+                    failure, logs = _read_back(pending, ctx.window)
+                    if failure is not None:
+                        break
                 ctx.after_step(step, log)
                 reporter.step(step, _epoch_of(loader), ctx.last_logs)
                 if callback is not None:
@@ -381,6 +423,7 @@ def _loop(ctx, reporter, step, callback):
     except KeyboardInterrupt:
         reporter.close()
         log.close()
+        _read_back(pending, ctx.window)        # the checkpoint's window holds every finished step
         raise ctx.interrupted(step, in_step, guard.signum) from None
     finally:
         reporter.close()

@@ -12,6 +12,7 @@ import socket
 import numpy as np
 import pytest
 
+import tinygen.data
 from tinygen.data import (CACHE_ENV, DOWNLOADS, URL_ENV, DatasetError, cache_dir, download, load_dataset,
                           load_mnist, verify_md5, write_idx)
 
@@ -44,6 +45,18 @@ def served(tmp_path, file_server):
 
 def _leftovers(folder):
     return [f for f in os.listdir(folder) if f.endswith(".part")]
+
+
+def test_published_sizes():
+    # the sizes the mirrors serve (torchvision's and Keras's download logs); the embedded t10k files agree
+    assert DOWNLOADS["mnist"]["size"] == {"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+                                          "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542}
+    assert DOWNLOADS["fashion-mnist"]["size"] == {
+        "train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+        "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148}
+    embedded = os.path.join(os.path.dirname(tinygen.data.__file__), "mnist")
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert os.path.getsize(os.path.join(embedded, name)) == DOWNLOADS["mnist"]["size"][name]
 
 
 def test_published_md5s():
@@ -192,8 +205,9 @@ def test_bad_arguments(tmp_path, one_sentence):
 
 def test_load_dataset_downloads_named_datasets(tmp_path, served, monkeypatch):
     server, sums = served
-    for name, md5 in sums.items():
+    for name, md5 in sums.items():     # the served files stand in for the published ones: sums and sizes
         monkeypatch.setitem(DOWNLOADS["fashion-mnist"]["md5"], name, md5)
+        monkeypatch.setitem(DOWNLOADS["fashion-mnist"]["size"], name, len(server.files[name]))
     ds = load_dataset("fashion-mnist", "test", root=tmp_path, base_url=server.url)
     assert ds.x.shape == (3, 1, 28, 28) and ds.kind == "image"
     assert os.path.isfile(tmp_path / "fashion-mnist" / "t10k-images-idx3-ubyte.gz")

@@ -89,7 +89,7 @@ def test_train_step_updates_d_then_g_each_call_and_logs():
     d0 = [p.numpy().copy() for p in model.critic.parameters()]
     logs = model.train_step(tg.rand(6, 1, 8, 8, dtype="float64") * 2 - 1, None, opts)
     assert set(logs) == {"d_loss", "d_real", "d_fake", "g_loss"}
-    assert all(np.isfinite(v) for v in logs.values())
+    assert all(np.isfinite(float(v)) for v in logs.values())
     assert any(not np.array_equal(a, p.numpy()) for a, p in zip(g0, model.generator.parameters()))
     assert any(not np.array_equal(a, p.numpy()) for a, p in zip(d0, model.critic.parameters()))
     assert int(model.critic_steps.item()) == 1

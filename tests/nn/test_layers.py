@@ -74,6 +74,40 @@ def test_layer_input_errors():
         nn.Conv2d(4, 4, 3, groups=2)
 
 
+_X2, _X4 = np.linspace(-2, 2, 4 * 6, dtype=np.float32).reshape(4, 6), np.linspace(
+    -2, 2, 2 * 3 * 6 * 6, dtype=np.float32).reshape(2, 3, 6, 6)
+_EVERY_LAYER = [(nn.Linear(6, 3), _X2), (nn.Conv2d(3, 2, 3), _X4), (nn.ConvTranspose2d(3, 2, 3), _X4),
+                (nn.BatchNorm1d(6), _X2), (nn.BatchNorm2d(3), _X4), (nn.Dropout(), _X2), (nn.ReLU(), _X2),
+                (nn.LeakyReLU(), _X2), (nn.Sigmoid(), _X2), (nn.Tanh(), _X2), (nn.Softplus(), _X2),
+                (nn.Flatten(), _X4), (nn.Unflatten(1, (2, 3)), _X2), (nn.Identity(), _X2),
+                (nn.Sequential(nn.Flatten(), nn.Linear(108, 2)), _X4)]
+
+
+def test_the_layer_list_covers_every_layer():
+    assert {type(m).__name__ for m, _ in _EVERY_LAYER} >= set(nn.layers.__all__)
+
+
+@pytest.mark.parametrize("layer, x", _EVERY_LAYER, ids=lambda v: type(v).__name__ if isinstance(v, nn.Module) else "")
+@pytest.mark.parametrize("training", [True, False])
+def test_every_layer_takes_a_numpy_array_like_a_tensor(layer, x, training):
+    layer.train(training)
+    state = {k: v.numpy().copy() for k, v in layer.state_dict().items()}
+    tg.manual_seed(1)
+    want = layer(tg.tensor(x)).numpy()
+    layer.load_state_dict({k: tg.tensor(v) for k, v in state.items()})     # the running stats as they were
+    tg.manual_seed(1)
+    got = layer(x)
+    np.testing.assert_array_equal(np.asarray(got.numpy() if isinstance(got, tg.Tensor) else got), want)
+
+
+@pytest.mark.parametrize("layer", [nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Flatten(), nn.ReLU()],
+                         ids=lambda m: type(m).__name__)
+def test_a_layer_refuses_what_is_not_an_array_in_one_sentence(layer):
+    with pytest.raises(TypeError, match=rf"^{type(layer).__name__}: the input must be a Tensor or an array, "
+                                        rf"got list$"):
+        layer([[1.0, 2.0], [3.0, 4.0]])
+
+
 # ---------------------------------------------------------------------------------------------------------
 # default initialisation (PyTorch's reset_parameters)
 # ---------------------------------------------------------------------------------------------------------

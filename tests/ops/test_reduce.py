@@ -1,4 +1,7 @@
 """Reductions: values against NumPy for every axis form, keepdims, tie handling, stability."""
+import math
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -61,6 +64,16 @@ def test_var_correction_and_std():
     np.testing.assert_allclose(x.var().item(), np.var(a, ddof=1))
     np.testing.assert_allclose(x.var(correction=0).item(), np.var(a))
     np.testing.assert_allclose(x.std().item(), np.std(a, ddof=1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape, axis, correction", [((1,), None, 1), ((1, 3), 0, 1), ((2,), None, 2)])
+def test_var_without_degrees_of_freedom_has_a_nan_gradient_like_pytorch(backend, shape, axis, correction):
+    # torch.tensor([3.], requires_grad=True).var().backward() gives grad [nan] (and a warning), no exception
+    x = tg.tensor(np.arange(1.0, 1.0 + math.prod(shape)).reshape(shape), dtype="float64", requires_grad=True)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # NumPy: "Degrees of freedom <= 0"
+        x.var(axis=axis, correction=correction).sum().backward()
+    assert x.grad.shape == shape and np.isnan(x.grad.numpy()).all()
 
 
 def test_argmax_argmin_all_any():

@@ -52,6 +52,7 @@ int32, int64, uint8, bool_ = DType("int32"), DType("int64"), DType("uint8"), DTy
 _DTYPES = {d: d for d in (float32, float64, int32, int64, uint8, bool_, DType("int8"), DType("int16"),
                           DType("uint16"), DType("uint32"), DType("uint64"), DType("float16"))}
 
+_NO_SCOPE = contextlib.nullcontext()
 _seed = None  # the last manual_seed, applied to every backend created afterwards too
 
 
@@ -59,11 +60,16 @@ class Backend:
     """One device: its array namespace ``xp``, its random generator and the few helpers the standard lacks."""
 
     name = "base"
+    gpu = False      # True for CuPy: ops must then run inside device_scope()
 
     def __init__(self, device):
         self.device = device
         self._dtypes = {}
         self.reseed(_seed)
+
+    def device_scope(self):
+        """The context in which this device's arrays are made and computed (a GPU's: CuPy's Device)."""
+        return _NO_SCOPE
 
     # --- dtypes -----------------------------------------------------------------------------------------
     def dtype(self, name):
@@ -162,10 +168,10 @@ class NumpyBackend(Backend):
         return isinstance(a, np.ndarray) and a.flags.writeable and (a.size <= 1 or 0 not in a.strides)
 
     def normal(self, shape, dtype):
-        return self.rng.standard_normal(shape, dtype=self.dtype(dtype))
+        return _host_normal(self.rng, shape, self.dtype(dtype))
 
     def uniform(self, shape, dtype, low=0.0, high=1.0):
-        u = self.rng.random(shape, dtype=self.dtype(dtype))
+        u = _host_uniform(self.rng, shape, self.dtype(dtype))
         if low != 0.0 or high != 1.0:
             u *= high - low
             u += low
@@ -233,6 +239,7 @@ class CupyBackend(Backend):
     """
 
     name = "cupy"
+    gpu = True
 
     def __init__(self, device):
         self.cupy = importlib.import_module("cupy")
@@ -241,14 +248,16 @@ class CupyBackend(Backend):
         self.index = int(device.split(":")[1])
         super().__init__(device)
 
-    def _on_device(self):
+    def device_scope(self):
+        """``with backend.device_scope():`` makes this GPU CuPy's current device: kernels run there and new
+        arrays land there (CuPy refuses to run a kernel on arrays of another device)."""
         return self.cupy.cuda.Device(self.index)
 
     def reseed(self, seed):
         self.rng = np.random.default_rng(seed)
 
     def asarray(self, obj, dtype=None):
-        with self._on_device():
+        with self.device_scope():
             if isinstance(obj, self.cupy.ndarray):
                 if obj.device.id == self.index:
                     return obj if dtype is None else self.xp.astype(obj, self.dtype(dtype))
@@ -261,22 +270,22 @@ class CupyBackend(Backend):
         return self.cupy.asnumpy(a)
 
     def index_add(self, target, index, values):
-        with self._on_device():
+        with self.device_scope():
             self.cupyx.scatter_add(target, index, values)
         return target
 
     def clip_(self, a, lo, hi):
-        with self._on_device():
+        with self.device_scope():
             self.cupy.clip(a, lo, hi, out=a)
 
     def is_private(self, a):
         return 0 not in a.strides or a.size <= 1  # CuPy has no read-only flag: broadcast views have 0 strides
 
     def normal(self, shape, dtype):
-        return self.asarray(self.rng.standard_normal(shape, dtype=np.dtype(str(dtype))))
+        return self.asarray(_host_normal(self.rng, shape, np.dtype(str(dtype))))
 
     def uniform(self, shape, dtype, low=0.0, high=1.0):
-        u = self.rng.random(shape, dtype=np.dtype(str(dtype)))
+        u = _host_uniform(self.rng, shape, np.dtype(str(dtype)))
         if low != 0.0 or high != 1.0:
             u = u * (high - low) + low
         return self.asarray(u)
@@ -286,6 +295,21 @@ class CupyBackend(Backend):
 
     def set_rng_state(self, state):
         self.rng.bit_generator.state = state
+
+
+def _host_normal(rng, shape, dtype):
+    """Standard normal draws from a NumPy generator; float16, which it cannot draw, is drawn in float32."""
+    if dtype == np.float16:
+        return rng.standard_normal(shape, dtype=np.float32).astype(np.float16)
+    return rng.standard_normal(shape, dtype=dtype)
+
+
+def _host_uniform(rng, shape, dtype):
+    """Uniform draws in [0, 1) from a NumPy generator; float16 as k / 2048 for a random 11-bit k (exact in
+    float16, so rounding can never give 1.0)."""
+    if dtype == np.float16:
+        return rng.integers(0, 2048, shape).astype(np.float16) * np.float16(1.0 / 2048)
+    return rng.random(shape, dtype=dtype)
 
 
 NUMPY = NumpyBackend("cpu")
@@ -364,6 +388,13 @@ def backend_of(a):
     if isinstance(a, np.generic):
         return NUMPY
     raise TypeError(f"tinygen cannot compute with arrays of type {type(a).__name__}")
+
+
+def device_scope(a):
+    """A context in which array ``a``'s device is current: CuPy's ``Device(N)`` for a GPU array, nothing on the
+    CPU. Every op (Function.apply), the backward walk and the optimizers' updates run inside it."""
+    b = _by_type.get(type(a)) or backend_of(a)
+    return b.device_scope()
 
 
 def namespace(a):

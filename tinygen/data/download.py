@@ -9,9 +9,11 @@ own sub-folder. Where they come from: ``base_url`` if given, else ``$TINYGEN_DAT
 mirrors below, tried in order (a base URL is a folder URL; the file name is appended; several may be given
 separated by commas).
 
-Each file is fetched into a temporary file next to its destination, checked (length against
-``Content-Length``, MD5 against the published sum) and only then renamed into place, so an interrupted or
-corrupt download never leaves a file under the real name. A file already present whose MD5 matches is not
+Each file is fetched into a temporary file next to its destination, checked (length against the published
+size and ``Content-Length``, MD5 against the published sum) and only then renamed into place, so an
+interrupted or corrupt download never leaves a file under the real name. Reading stops at the published size
+(or, for a file whose MD5 you override, at ``Content-Length``, else at 256 MiB): a server that streams
+forever cannot fill the disk before the checksum is checked. A file already present whose MD5 matches is not
 fetched again; one whose MD5 does not match is removed and fetched again. When no mirror can deliver a good
 file (no network, a timeout, an HTTP error, a checksum mismatch) the call raises :class:`DatasetError` with one
 sentence.
@@ -47,6 +49,8 @@ DOWNLOADS = {
             "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
         },
+        "size": {"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+                 "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
     },
     "fashion-mnist": {
         "mirrors": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
@@ -57,10 +61,13 @@ DOWNLOADS = {
             "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
             "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
         },
+        "size": {"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+                 "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
     },
 }
 
 _CHUNK = 1 << 16
+_MAX_UNKNOWN = 1 << 28   # a file of unknown size (its MD5 overridden, no Content-Length) stops at 256 MiB
 
 
 def cache_dir(root=None):
@@ -113,22 +120,36 @@ def _reason(e):
     return str(e) or type(e).__name__
 
 
-def _fetch(url, dest, md5, timeout):
-    """Fetch ``url`` into ``dest`` through a temporary file; raise _BadFile or a network error."""
+def _limit(size, length):
+    """How many bytes to accept: the published size, else the announced Content-Length, else _MAX_UNKNOWN."""
+    announced = int(length) if length is not None and length.isdigit() else None
+    if size is not None and announced is not None and announced != size:
+        raise _BadFile(f"the server announced {announced} bytes, but the published file has {size}")
+    return size if size is not None else announced if announced is not None else _MAX_UNKNOWN
+
+
+def _fetch(url, dest, md5, timeout, size=None):
+    """Fetch ``url`` into ``dest`` through a temporary file, reading no more than the file's size (``size``,
+    the published one when known); raise _BadFile or a network error."""
     folder, base = os.path.split(dest)
     fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as out:
             with urllib.request.urlopen(url, timeout=timeout) as resp:
                 length = resp.headers.get("Content-Length")
+                limit = _limit(size, length)
                 h, got = hashlib.md5(usedforsecurity=False), 0
                 while True:
-                    chunk = resp.read(_CHUNK)
+                    chunk = resp.read(min(_CHUNK, limit + 1 - got))
                     if not chunk:
                         break
+                    got += len(chunk)
+                    if got > limit:   # a server streaming forever must not fill the disk
+                        raise _BadFile(f"the server sent more than the {limit} bytes of the file; stopped there")
                     out.write(chunk)
                     h.update(chunk)
-                    got += len(chunk)
+        if size is not None and got != size:
+            raise _BadFile(f"truncated download: expected {size} bytes, got {got}")
         if length is not None and length.isdigit() and got != int(length):
             raise _BadFile(f"truncated download: expected {int(length)} bytes, got {got}")
         digest = h.hexdigest()
@@ -141,6 +162,12 @@ def _fetch(url, dest, md5, timeout):
         except OSError:
             pass
         raise
+
+
+def _published_size(dataset, name, md5):
+    """The published size of ``name``, when the file wanted is the published one (its MD5 not overridden)."""
+    published = DOWNLOADS[dataset]
+    return published["size"][name] if md5 is not None and md5 == published["md5"][name] else None
 
 
 def download(root=None, dataset="mnist", *, base_url=None, md5=None, files=None, timeout=30.0, verbose=True):
@@ -183,7 +210,7 @@ def download(root=None, dataset="mnist", *, base_url=None, md5=None, files=None,
             if verbose:
                 print(f"tinygen: downloading {url}", file=sys.stderr)
             try:
-                _fetch(url, dest, want, timeout)
+                _fetch(url, dest, want, timeout, _published_size(dataset, name, want))
                 break
             except _BadFile as e:
                 failures.append(f"{url} gave a bad file ({e}, removed)")

@@ -12,12 +12,14 @@ MNIST's uint8 images of shape (N, 28, 28) and 2049 (0x00000801) for its uint8 la
 often gzipped (``*.gz``); :func:`read_idx` recognises gzip by its content, whatever the name.
 
 Every problem with a file raises :class:`DatasetError` with one sentence naming the file and what is wrong:
-a wrong magic number, a file shorter (truncated) or longer than its header says, a broken gzip stream,
-labels and images that do not pair up, or a folder that lacks the standard file names.
+a wrong magic number, a file shorter (truncated) or longer than its header says, a broken gzip stream or
+one that inflates beyond the size its header declares (it is never inflated further), labels and images
+that do not pair up, a folder without images, or a folder that lacks the standard file names.
 """
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -71,7 +73,7 @@ def parse_idx(data, name="<bytes>", expect_magic=None):
                            f"got {size} bytes.")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = _TYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize     # Python ints: no overflow, however large
     if size < expected:
         raise DatasetError(f"'{name}' is truncated: expected {expected} bytes for shape {shape} of "
                            f"{dtype.name}, got {size}.")
@@ -97,14 +99,63 @@ def _read_bytes(path):
     return _gunzip(raw, name)
 
 
+_MAX_RATIO = 1032     # deflate cannot compress better than about 1032:1 (zlib's technical details)
+
+
+class _GzipReader:
+    """Reads a gzip stream (one member or several, back to back) a bounded number of bytes at a time."""
+
+    def __init__(self, raw):
+        self.d, self.data = zlib.decompressobj(wbits=31), raw
+
+    def read(self, n):
+        """The next ``n`` inflated bytes (fewer only where the stream ends); EOFError if it stops early."""
+        parts, got = [], 0
+        while got < n:
+            chunk = self.d.decompress(self.data, min(n - got, 1 << 26))
+            self.data = self.d.unconsumed_tail
+            parts.append(chunk)
+            got += len(chunk)
+            if self.d.eof:
+                rest = self.d.unused_data.lstrip(b"\0")        # zeros may pad the last member
+                if not rest:
+                    break
+                self.d, self.data = zlib.decompressobj(wbits=31), rest
+            elif not chunk and not self.data:
+                raise EOFError
+        return b"".join(parts)
+
+
+def _inflate(raw, name):
+    """Gunzip the IDX file ``raw`` up to the size its header declares, and not one byte further: a small
+    file that would inflate to gigabytes is refused, not inflated."""
+    r = _GzipReader(raw)
+    head = r.read(4)
+    if len(head) < 4 or head[0] or head[1] or head[2] not in _TYPES or head[3] == 0:
+        return head                                  # not an IDX header: parse_idx says what is wrong
+    head += r.read(4 * head[3])
+    if len(head) < 4 + 4 * head[3]:
+        return head                                  # a truncated header: parse_idx says so
+    shape = tuple(int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(head[3]))
+    declared = len(head) + math.prod(shape) * _TYPES[head[2]].itemsize
+    if declared > _MAX_RATIO * len(raw) + 1024:
+        raise DatasetError(f"'{name}' is truncated: its IDX header declares shape {shape} ({declared} bytes), "
+                           f"more than a gzip file of {len(raw)} bytes can hold.")
+    body = r.read(declared - len(head) + 1)
+    if len(head) + len(body) > declared:
+        raise DatasetError(f"'{name}' inflates to more than the {declared} bytes its IDX header declares "
+                           f"(shape {shape}): it is corrupt or not a dataset file, and was not inflated further.")
+    return head + body
+
+
 def _gunzip(raw, name):
     if raw[:2] != b"\x1f\x8b":  # not gzip: plain IDX bytes
         return raw
     try:
-        return gzip.decompress(raw)
+        return _inflate(raw, name)
     except EOFError:
         raise DatasetError(f"'{name}' is a truncated gzip file: the compressed stream ends early.") from None
-    except (OSError, zlib.error) as e:
+    except zlib.error as e:
         raise DatasetError(f"'{name}' is not a valid gzip file ({e}).") from None
 
 
@@ -171,6 +222,9 @@ def load_idx_folder(folder, kind="train"):
     """
     img_path, lab_path = find_idx_files(folder, kind)
     images = read_idx(img_path, IMAGES_MAGIC)
+    if images.size == 0:
+        raise DatasetError(f"'{img_path}' holds no images: its header declares shape {images.shape}, and a "
+                           f"dataset needs at least one image of at least one pixel.")
     labels = read_idx(lab_path, LABELS_MAGIC).astype(np.int64)
     if len(labels) != len(images):
         raise DatasetError(f"'{lab_path}' has {len(labels)} labels but '{img_path}' has {len(images)} images; "

@@ -15,6 +15,7 @@ often poor (the codes need not fill a Gaussian): that is the point of comparing 
 """
 from __future__ import annotations
 
+from .. import backend as _backend
 from .. import creation as _creation
 from .. import functional as F
 from .. import nn, optim
@@ -90,14 +91,14 @@ class AE(GenerativeModel):
         loss, z = self.loss(x, y)
         loss.backward()
         opt.step()
-        with no_grad():
+        with no_grad(), _backend.device_scope(z.data):
             m = CODE_MOMENTUM
             zd = z.data
             xp = z.xp
             self.code_mean.data[...] = (1 - m) * self.code_mean.data + m * xp.mean(zd, axis=0)
             if zd.shape[0] > 1:
                 self.code_var.data[...] = (1 - m) * self.code_var.data + m * xp.var(zd, axis=0, correction=1)
-        return {"loss": float(loss.item())}
+        return {"loss": loss.detach()}
 
     def evaluate(self, x, y=None):
         """Held-out {"mse"}: the mean squared error per pixel of the reconstructions."""

@@ -7,7 +7,7 @@ optimizers, and performs one documented training step on one batch::
     opts = model.make_optimizers()                  # {"opt": Adam(...)} or {"d": ..., "g": ...}
     loader = DataLoader(x, y, batch_size=model.default_batch_size)
     for x, y in loader:
-        logs = model.train_step(x, y, opts)         # {"loss": 103.2, "kl": 25.1, ...}: floats, for the log
+        logs = model.train_step(x, y, opts)         # {"loss": 103.2, "kl": 25.1, ...}: 0-d Tensors, for the log
     images = model.sample(64)                       # a Tensor (64, *data_shape) in data_range, no graph
     model.evaluate(x_heldout, y_heldout)            # cheap held-out numbers (e.g. the VAE's negative ELBO)
 
@@ -144,7 +144,9 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError
 
     def train_step(self, x, y, optimizers):
-        """One training step on one batch ``x`` (labels ``y``, used when conditional); returns floats to log."""
+        """One training step on one batch ``x`` (labels ``y``, used when conditional); returns the numbers to log
+        as 0-d Tensors (``float()`` reads one; the training loop reads them back only when it logs, so that a
+        GPU is not made to wait for the host every step)."""
         raise NotImplementedError
 
     def sample_latent(self, n):

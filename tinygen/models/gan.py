@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 
+from .. import backend as _backend
 from .. import creation as _creation
 from .. import functional as F
 from .. import nn, optim
@@ -206,15 +207,26 @@ class AdversarialModel(GenerativeModel):
         d_loss.backward()
         opt_d.step()
         self.after_critic_step()
-        self.critic_steps.data[...] = self.critic_steps.data + 1
-        if int(self.critic_steps.item()) % self.n_critic == 0:
+        if self._count_critic_step() % self.n_critic == 0:
             opt_g.zero_grad()
             with frozen(self.critic):
                 g_loss = self.generator_loss(self.sample_latent(n), y, augment=True)
                 g_loss.backward()
             opt_g.step()
-            logs["g_loss"] = float(g_loss.item())
+            logs["g_loss"] = g_loss.detach()
         return logs
+
+    def _count_critic_step(self):
+        """critic_steps += 1 (on its device, for the checkpoint) and the new count, from a host copy kept beside
+        the buffer's array: read back from the device only when that array was replaced (a load, a move), so
+        that a GPU is not made to wait for the host every step."""
+        buf = self.critic_steps.data
+        seen = self.__dict__.get("_host_critic_steps")
+        n = (seen[1] if seen is not None and seen[0] is buf else int(self.critic_steps.item())) + 1
+        with _backend.device_scope(buf):
+            buf[...] = buf + 1
+        object.__setattr__(self, "_host_critic_steps", (buf, n))
+        return n
 
     def sample(self, n, labels=None, z=None):
         """``n`` samples G(z), z ~ N(0, I) (or the given z), in evaluation mode (BatchNorm's running stats)."""
@@ -253,8 +265,8 @@ class GAN(AdversarialModel):
         else:
             w = xp.concat([xp.full((n,), 1.0 / n, dtype=d.data.dtype), xp.full((m,), 1.0 / m, dtype=d.data.dtype)])
             loss = F.binary_cross_entropy_with_logits(d, Tensor(target), weight=Tensor(w), reduction="sum")
-        p = 1.0 / (1.0 + xp.exp(-d.data))                             # D's probabilities, for the log only
-        return loss, {"d_loss": float(loss.item()), "d_real": float(xp.mean(p[:n])), "d_fake": float(xp.mean(p[n:]))}
+        p = d.detach().sigmoid()                                      # D's probabilities, for the log only
+        return loss, {"d_loss": loss.detach(), "d_real": p[:n].mean(), "d_fake": p[n:].mean()}
 
     def generator_objective(self, f_fake):
         return F.binary_cross_entropy_with_logits(f_fake, 1.0)

@@ -171,8 +171,7 @@ class VAE(GenerativeModel):
         terms = self.negative_elbo(x, y)
         terms["loss"].backward()
         opt.step()
-        return {"loss": float(terms["loss"].item()), "rec": float(terms["rec"].item()),
-                "kl": float(terms["kl"].item())}
+        return {k: terms[k].detach() for k in ("loss", "rec", "kl")}
 
     def evaluate(self, x, y=None):
         """Held-out {"nelbo", "rec", "kl"}: the negative ELBO (beta = 1) and its parts, in nats per sample,

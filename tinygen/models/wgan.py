@@ -81,7 +81,7 @@ class WGAN(_Wasserstein):
 
     def critic_loss(self, real, fake, y=None):
         loss = self._critic_terms(real, fake, y)
-        return loss, {"d_loss": float(loss.item()), "wdist": -float(loss.item())}
+        return loss, {"d_loss": loss.detach(), "wdist": -loss.detach()}
 
     def after_critic_step(self):
         """Clip every critic parameter to [-clip, clip] (in place)."""
@@ -127,7 +127,7 @@ class WGANGP(_Wasserstein):
         w = self._critic_terms(real, fake, y)
         gp = self.gradient_penalty(real, fake, y, eps)
         loss = w + gp
-        return loss, {"d_loss": float(loss.item()), "wdist": -float(w.item()), "gp": float(gp.item())}
+        return loss, {"d_loss": loss.detach(), "wdist": -w.detach(), "gp": gp.detach()}
 
     def make_optimizers(self, lr=None):
         """{"d": Adam, "g": Adam}, lr 1e-4, betas (0, 0.9) (the paper's)."""

@@ -66,7 +66,7 @@ def _fill(tensor, draw):
     generator supports it, else in float64 and cast)."""
     be = _backend.backend_of(tensor.data)
     dt = tensor.dtype
-    with no_grad():
+    with no_grad(), be.device_scope():
         gen_dt = dt if dt in ("float32", "float64") else _backend.float64
         a = draw(be, tuple(tensor.shape), gen_dt)
         if gen_dt != dt:
@@ -91,7 +91,7 @@ def normal_(tensor, mean=0.0, std=1.0):
 def constant_(tensor, val):
     """Fill with the number ``val``."""
     be = _backend.backend_of(tensor.data)
-    with no_grad():
+    with no_grad(), be.device_scope():
         tensor.data = be.xp.full(tuple(tensor.shape), val, dtype=tensor.data.dtype)
     return tensor
 

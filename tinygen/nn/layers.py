@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as _backend
 from .. import creation as _creation
 from .. import functional as F
-from ..tensor import ShapeError
+from ..tensor import ShapeError, Tensor
 from . import init
 from .module import Module, Parameter
 
@@ -25,6 +26,19 @@ __all__ = ["Linear", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", 
 
 def _empty(shape, device, dtype):
     return Parameter(_creation.zeros(*shape, dtype=dtype, device=device))
+
+
+def _input(x, layer):
+    """A layer's input as a Tensor: an array (NumPy, CuPy) is taken as it is, like a Tensor made from it;
+    anything else is refused in one sentence."""
+    if isinstance(x, Tensor):
+        return x
+    try:
+        _backend.backend_of(x)
+    except (TypeError, _backend.DeviceError):
+        raise TypeError(f"{type(layer).__name__}: the input must be a Tensor or an array, got "
+                        f"{type(x).__name__}") from None
+    return Tensor(x)
 
 
 def _pair(v, name):
@@ -64,6 +78,7 @@ class Linear(Module):
         _reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, x):
+        x = _input(x, self)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -123,6 +138,7 @@ class Conv2d(_ConvNd):
                          (int(out_channels), int(in_channels)), device, dtype)
 
     def forward(self, x):
+        x = _input(x, self)
         self._check_input(x)
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
@@ -145,6 +161,7 @@ class ConvTranspose2d(_ConvNd):
                                  f"{self.stride} or dilation {self.dilation}")
 
     def forward(self, x):
+        x = _input(x, self)
         self._check_input(x)
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
                                   self.dilation)
@@ -187,6 +204,7 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, x):
+        x = _input(x, self)
         if x.ndim not in self._dims:
             dims = " or ".join(f"{d}D" for d in self._dims)
             raise ShapeError(f"{type(self).__name__}: expected {dims} input, got shape {x.shape}")
@@ -231,6 +249,7 @@ class Dropout(Module):
         self.p, self.inplace = float(p), bool(inplace)  # inplace is accepted; the result is always a new tensor
 
     def forward(self, x):
+        x = _input(x, self)
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
@@ -244,6 +263,7 @@ class ReLU(Module):
         super().__init__()
 
     def forward(self, x):
+        x = _input(x, self)
         return F.relu(x)
 
 
@@ -255,6 +275,7 @@ class LeakyReLU(Module):
         self.negative_slope = float(negative_slope)
 
     def forward(self, x):
+        x = _input(x, self)
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
@@ -265,6 +286,7 @@ class Sigmoid(Module):
     """y = 1 / (1 + exp(-x))        dy/dx = y (1 - y)"""
 
     def forward(self, x):
+        x = _input(x, self)
         return F.sigmoid(x)
 
 
@@ -272,6 +294,7 @@ class Tanh(Module):
     """y = tanh(x)        dy/dx = 1 - y^2"""
 
     def forward(self, x):
+        x = _input(x, self)
         return F.tanh(x)
 
 
@@ -283,6 +306,7 @@ class Softplus(Module):
         self.beta, self.threshold = float(beta), float(threshold)
 
     def forward(self, x):
+        x = _input(x, self)
         return F.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self):
@@ -297,6 +321,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x):
+        x = _input(x, self)
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -311,6 +336,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in unflattened_size)
 
     def forward(self, x):
+        x = _input(x, self)
         if math.prod(self.unflattened_size) != x.shape[self.dim]:
             raise ShapeError(f"Unflatten: axis {self.dim} of shape {x.shape} cannot be split into "
                              f"{self.unflattened_size}")

@@ -23,6 +23,8 @@ from .. import backend as _backend
 from ..autograd import no_grad
 from ..tensor import Tensor
 
+_NDARRAY = _backend.NUMPY.xp.ndarray
+
 __all__ = ["Parameter", "Module", "Sequential", "ModuleList", "StateDictError", "IncompatibleKeys"]
 
 
@@ -70,7 +72,8 @@ def _converted(own, state_dict):
             v = v.data if isinstance(v, Tensor) else v
             be = _backend.backend_of(t.data)
             try:
-                new[k] = be.xp.asarray(be.asarray(v, t.dtype), copy=True)
+                with be.device_scope():          # a GPU's copy lands on the tensor's GPU, not the current one
+                    new[k] = be.xp.asarray(be.asarray(v, t.dtype), copy=True)
             except (ValueError, TypeError, OverflowError, Warning) as e:
                 bad.append(f"{k!r} ({type(v).__name__} of dtype {getattr(v, 'dtype', '?')}) to {t.dtype}: "
                            f"{str(e).splitlines()[0] if str(e) else type(e).__name__}")
@@ -104,6 +107,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        x = args[0] if args else None
+        if x.__class__ is Tensor and x.data.__class__ is not _NDARRAY:   # a GPU input: its device is current
+            with _backend.device_scope(x.data):                           # for the layer's own array work
+                return self.forward(*args, **kwargs)
         return self.forward(*args, **kwargs)
 
     # --- registration -------------------------------------------------------------------------------------
@@ -290,7 +297,11 @@ class Module:
         for p in self.parameters():
             if p.grad is None:
                 continue
-            p.grad = None if set_to_none else Tensor(p.grad.xp.zeros_like(p.grad.data))
+            if set_to_none:
+                p.grad = None
+            else:
+                with _backend.device_scope(p.grad.data):
+                    p.grad = Tensor(p.grad.xp.zeros_like(p.grad.data))
 
     def to(self, device=None, dtype=None):
         """Move every parameter and buffer to ``device`` and/or cast the floating ones to ``dtype``, IN PLACE:

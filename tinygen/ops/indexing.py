@@ -15,10 +15,41 @@ indexing again, so second derivatives flow through both.
 from __future__ import annotations
 
 import math
+import operator
 
 from .. import backend as _backend
 from ..autograd import Function
 from ..tensor import Tensor
+
+
+class _Mask:
+    """A boolean mask in an index, until the axes it covers are known."""
+
+    def __init__(self, mask):
+        self.mask, self.ndim = mask, mask.ndim
+
+
+def _expand_masks(items, shape, xp):
+    """Each mask becomes the integer arrays of its True places, once its shape matches the axes it covers
+    (NumPy and PyTorch raise IndexError otherwise; a silent mismatch would select the wrong elements)."""
+    out, axis = [], 0
+    for e in items:
+        if isinstance(e, _Mask):
+            covered = tuple(shape[axis:axis + e.ndim])
+            if tuple(e.mask.shape) != covered:
+                raise IndexError(_mask_mismatch(e.mask.shape, covered, shape))
+            out.extend(xp.nonzero(e.mask))
+            axis += e.ndim
+            continue
+        out.append(e)
+        if e is not None:
+            axis += 1
+    return out
+
+
+def _mask_mismatch(mask_shape, covered, shape):
+    return (f"the boolean index has shape {tuple(mask_shape)} but the axes it indexes have shape {covered} "
+            f"(a tensor of shape {tuple(shape)})")
 
 
 class _Index:
@@ -36,7 +67,10 @@ class _Index:
                 e = be.asarray(e) if isinstance(e, list) else e
                 dt = _backend.dtype_of(e)
                 if dt == "bool":
-                    items.extend(xp.nonzero(e))
+                    if e.ndim == 0:
+                        raise IndexError("a 0-d boolean index is not supported; use a mask with the shape of "
+                                         "the axes it selects")
+                    items.append(_Mask(e))
                     continue
                 if dt.is_floating:
                     raise IndexError("index arrays must hold integers, not floats")
@@ -46,14 +80,15 @@ class _Index:
                 raise IndexError("a bare True/False is not a valid index")
             elif not (e is None or e is Ellipsis or isinstance(e, (int, slice))):
                 try:
-                    e = int(e)  # NumPy integers
+                    e = operator.index(e)  # NumPy integers; a float such as 1.9 is refused, not truncated
                 except TypeError:
-                    raise IndexError(f"cannot index with {type(e).__name__}") from None
+                    raise IndexError(f"only integers, slices, None, '...' and integer or boolean arrays are "
+                                     f"valid indices, not {type(e).__name__} ({e!r})") from None
             items.append(e)
         n_ell = sum(e is Ellipsis for e in items)
         if n_ell > 1:
             raise IndexError("an index can only have a single ellipsis ('...')")
-        consumed = sum(1 for e in items if e is not None and e is not Ellipsis)
+        consumed = sum(e.ndim if isinstance(e, _Mask) else 1 for e in items if e is not None and e is not Ellipsis)
         if consumed > len(shape):
             raise IndexError(f"too many indices for a tensor of shape {tuple(shape)}: {consumed} given")
         fill = (slice(None),) * (len(shape) - consumed)
@@ -62,6 +97,7 @@ class _Index:
             items = items[:k] + list(fill) + items[k + 1:]
         else:
             items = items + list(fill)
+        items = _expand_masks(items, shape, xp)
         has_arrays = any(hasattr(e, "shape") for e in items)
         self.items = items
         self.in_shape = tuple(shape)
@@ -146,9 +182,11 @@ class _Index:
             for i, a in enumerate(perm):
                 inv[a] = i
             g = xp.permute_dims(acc, tuple(inv))
-        # drop the size-1 axes that None items added, then write through the basic index
+        # drop the size-1 axes that None items added, then write through the basic index (an int item has
+        # no axis in g: only slices and None do)
         if any(e is None for e in basic):
-            g = xp.reshape(g, tuple(s for e, s in zip(basic, g.shape) if e is not None))
+            with_axes = [e for e in basic if not isinstance(e, int)]
+            g = xp.reshape(g, tuple(s for e, s in zip(with_axes, g.shape) if e is not None))
             basic = tuple(e for e in basic if e is not None)
         z[basic] = g
         return z
@@ -231,7 +269,11 @@ def setitem_(x, index, value):
     if isinstance(value, Tensor):
         value = value.data
     if isinstance(index, Tensor) and index.dtype == "bool":
-        x.data = xp.where(index.data, xp.asarray(value, dtype=x.data.dtype) if not hasattr(value, "shape")
+        mask = index.data
+        if tuple(mask.shape) != x.shape[:mask.ndim]:
+            raise IndexError(_mask_mismatch(mask.shape, x.shape[:mask.ndim], x.shape))
+        mask = xp.reshape(mask, tuple(mask.shape) + (1,) * (x.ndim - mask.ndim))
+        x.data = xp.where(mask, xp.asarray(value, dtype=x.data.dtype) if not hasattr(value, "shape")
                           else value, x.data)
         return
     spec = _Index(index, x.shape, be)

@@ -107,7 +107,9 @@ class Min(Max):
 class Var(Function):
     """y = sum_i (x_i - m)^2 / (n - c),  m the mean       dy/dx_i = 2 (x_i - m) / (n - c)
 
-    ``c`` is ``correction``: 1 (the default, as in PyTorch) gives the unbiased estimate, 0 the biased one."""
+    ``c`` is ``correction``: 1 (the default, as in PyTorch) gives the unbiased estimate, 0 the biased one.
+    With n <= c (one value and c = 1) there are no degrees of freedom: the variance is NaN or inf and its
+    gradient NaN, as in PyTorch."""
 
     def forward(self, x, *, axis=None, keepdims=False, correction=1):
         self.axes = normalize_axes(axis, x.ndim, "var")
@@ -119,7 +121,8 @@ class Var(Function):
     def backward(self, gy):
         (x,) = self.saved_tensors
         d = x - Mean.apply(x, axis=self.axes, keepdims=True)
-        return _spread(gy, self.in_shapes[0], self.axes) * d * (2.0 / (self.n - self.correction))
+        dof = self.n - self.correction     # no degrees of freedom (one value, correction 1): NaN, like PyTorch
+        return _spread(gy, self.in_shapes[0], self.axes) * d * (2.0 / dof if dof > 0 else math.nan)
 
     @staticmethod
     def sample(draw):

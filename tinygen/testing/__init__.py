@@ -55,18 +55,21 @@ def broadcast_pairs(draw, min_dims=0, max_dims=3, max_side=4):
     return (shape, other) if draw(st.booleans()) else (other, shape)
 
 
-def arrays(shape, dtype="float32", min_value=-10.0, max_value=10.0, extremes=False):
+def arrays(shape, dtype="float32", min_value=-10.0, max_value=10.0, extremes=False, allow_subnormal=False):
     """NumPy arrays of ``shape`` (a tuple or a strategy) with finite elements in [min_value, max_value].
 
     ``extremes=True`` mixes in the values that break careless ops: +-max_value, zeros, and tiny numbers
-    (1e-30 in float32's normal range)."""
+    (1e-30 in float32's normal range). Subnormal numbers (below 1.2e-38 in float32, 2.2e-308 in float64,
+    e.g. 5e-324) are left out unless ``allow_subnormal=True``: they lose relative precision, so a check
+    with a relative tolerance fails on them for no fault of the code under test."""
     np_dtype = np.dtype(str(dtype))
     width = 32 if np_dtype == np.float32 else 64
     if width == 32:  # bounds must be float32 numbers: round them inwards
         lo, hi = np.float32(min_value), np.float32(max_value)
         min_value = float(lo if lo >= min_value else np.nextafter(lo, np.float32(np.inf)))
         max_value = float(hi if hi <= max_value else np.nextafter(hi, np.float32(-np.inf)))
-    elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width)
+    elements = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False, width=width,
+                         allow_subnormal=allow_subnormal)
     if extremes:
         specials = [0.0, min_value, max_value, 1e-30, -1e-30] if width == 64 else [
             0.0, min_value, max_value, float(np.float32(1e-30)), float(np.float32(-1e-30))]
@@ -102,13 +105,14 @@ def conv_configs(draw, transposed=False, max_kernel=4, max_stride=3, max_padding
 
 @st.composite
 def tensors(draw, shape=None, dtype="float32", min_value=-10.0, max_value=10.0, requires_grad=False, device=None,
-            extremes=False):
-    """tinygen Tensors of ``shape`` (a tuple, a strategy, or None for :func:`shapes`) with bounded elements."""
+            extremes=False, allow_subnormal=False):
+    """tinygen Tensors of ``shape`` (a tuple, a strategy, or None for :func:`shapes`) with bounded elements
+    (no subnormal numbers unless ``allow_subnormal``: see :func:`arrays`)."""
     if shape is None:
         shape = shapes()
     if not isinstance(shape, tuple):
         shape = draw(shape)
-    a = draw(arrays(shape, dtype, min_value, max_value, extremes))
+    a = draw(arrays(shape, dtype, min_value, max_value, extremes, allow_subnormal))
     return _creation.tensor(a, dtype=str(dtype), device=device, requires_grad=requires_grad)
 
 
