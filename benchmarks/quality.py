@@ -5,6 +5,7 @@ trainer), printing the numbers and writing pictures to look at.
     python benchmarks/quality.py cvae [--epochs 20]                # conditional VAE: a grid of asked-for digits
     python benchmarks/quality.py toy  [--data ring8 grid25] [--models gan wgan wgan-gp] [--iters 10000]
     python benchmarks/quality.py mnist-gan [--models gan wgan-gp] [--minutes 3 | --steps N] [--conditional]
+    python benchmarks/quality.py race [--models gan:mlp gan:conv:32 ...] [--cpu-seconds 170] [--eval-every 20]
     common: [--seed 0] [--out /tmp/quality]
 
 * vae: the MLP VAE 784-400-20, Bernoulli, Adam 1e-3, batch 128 on the embedded MNIST train split (8,000
@@ -19,6 +20,12 @@ trainer), printing the numbers and writing pictures to look at.
   toy_<data>_seed<seed>.png (all models side by side).
 * mnist-gan: the DCGAN-style conv GAN / WGAN-GP on the embedded MNIST train split for a wall-clock budget;
   writes mnist_<model>.png (64 samples). Look at them.
+* race: which nets learn fastest per second on a CPU (the choice `tinygen compare` makes per model). Each
+  ``kind:arch[:width][:noaug]`` trains on the embedded MNIST with its published optimizer (GANs with
+  DiffAugment, the default; ``noaug`` without) until ``--cpu-seconds`` of training CPU time (the process's,
+  evaluation excluded: the same on a busy machine as on an idle one, up to cache effects); every
+  ``--eval-every`` CPU seconds it reports FD-MNIST of 1,000 samples, the digits covered and the Inception
+  Score (tinygen.evaluation's image metrics). Writes race_<kind>_<arch>.png (64 samples at the end).
 
 Set OPENBLAS_NUM_THREADS=1 on a shared 2-core machine: with other processes running, OpenBLAS's second thread
 makes a 128x784x400 GEMM ~20x slower here.
@@ -166,9 +173,46 @@ def run_mnist_gan(args):
                seconds=round(seconds, 1), png=os.path.join(args.out, f"{name}.png"))
 
 
+def run_race(args):
+    from tinygen.evaluation import image_metrics
+    os.makedirs(args.out, exist_ok=True)
+    held = load_dataset("mnist", "test")
+    for spec in args.models:
+        kind, arch, *rest = spec.split(":")
+        extra = {"width": int(r) for r in rest if r.isdigit()}
+        if "noaug" in rest:
+            extra["augment"] = ""
+        tg.manual_seed(args.seed)
+        model = build_model(kind, data_shape=(1, 28, 28), arch=arch, **extra)
+        lo = (model.data_range or (0, 1))[0]
+        x, y = load_dataset("mnist", "train", range=(-1, 1) if lo < 0 else (0, 1))
+        opts = model.make_optimizers()
+        stream = batches(DataLoader(x, y, batch_size=model.default_batch_size, drop_last=True))
+        cpu, steps, next_eval = 0.0, 0, args.eval_every
+        while cpu < args.cpu_seconds:
+            xb, yb = next(stream)
+            t0 = time.process_time()
+            model.train_step(xb, yb, opts)
+            cpu += time.process_time() - t0
+            steps += 1
+            if cpu >= next_eval or cpu >= args.cpu_seconds:
+                next_eval += args.eval_every
+                with tg.no_grad():
+                    m = image_metrics(model, held.x, 1000)
+                report(model=spec, steps=steps, cpu_seconds=round(cpu, 1), fd_mnist=round(m["fd_mnist"], 1),
+                       digits=m["digits_covered"], inception_score=round(m["inception_score"], 2),
+                       parameters=model.num_parameters())
+        name = spec.replace(":", "_")
+        plots.save_image_grid(model.sample(64), os.path.join(args.out, f"race_{name}.png"),
+                              value_range=model.data_range or (0, 1),
+                              title=f"{spec}: {steps} steps, {cpu:.0f} CPU seconds")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("task", choices=["vae", "cvae", "toy", "mnist-gan"])
+    p.add_argument("task", choices=["vae", "cvae", "toy", "mnist-gan", "race"])
+    p.add_argument("--cpu-seconds", type=float, default=170.0, help="race: training CPU seconds per model")
+    p.add_argument("--eval-every", type=float, default=20.0, help="race: CPU seconds between evaluations")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--data", nargs="+", default=["ring8", "grid25"])
     p.add_argument("--models", nargs="+", default=None)
@@ -186,6 +230,9 @@ def main(argv=None):
         run_vae(args)
     elif args.task == "cvae":
         run_cvae(args)
+    elif args.task == "race":
+        args.models = args.models or ["gan:mlp", "gan:conv:32", "wgan-gp:mlp", "wgan-gp:conv:32"]
+        run_race(args)
     elif args.task == "toy":
         args.models = args.models or ["gan", "wgan", "wgan-gp"]
         run_toy(args)

@@ -163,6 +163,35 @@ def test_demo_quick(tmp_path, monkeypatch):
         {p.name for p in (tmp_path / "vae-mnist").iterdir()}
     for name in ("wgan-gp-mnist", "gan-ring8", "wgan-ring8", "wgan-gp-ring8"):
         assert (tmp_path / name / "samples_000004.png").exists()
+    for name in ("gan-ring8", "wgan-ring8", "wgan-gp-ring8"):                # VEEGAN's numbers in the log
+        last = json.loads((tmp_path / name / "metrics.jsonl").read_text().splitlines()[-1])
+        assert {"modes_covered", "high_quality"} <= set(last)
+
+
+def test_train_no_augment_turns_diffaugment_off(tmp_path, capsys):
+    for flag, expect in ((["--no-augment"], ""), ([], "translation,cutout")):
+        out = tmp_path / f"run{len(flag)}"
+        assert main(["train", "gan", "--arch", "conv", "--steps", "2", "--out", str(out)] + flag) == 0
+        assert json.loads((out / "config.json").read_text())["model"]["config"]["augment"] == expect
+    capsys.readouterr()
+
+
+def test_demo_gives_each_ring8_model_the_generator_updates_it_needs_and_says_why_one_falls_short():
+    import tinygen.demo as demo
+    from tinygen.models import build_model
+    updates = {}
+    for job in demo.JOBS:
+        if job["data"] == "ring8":
+            model = build_model(job["kind"], data_shape=(2,), **job["model"])
+            updates[job["kind"]] = job["steps"] // model.n_critic
+            assert model.make_optimizers()["d"].param_groups[0]["lr"] == {"gan": 1e-3, "wgan": 5e-5,
+                                                                           "wgan-gp": 1e-4}[job["kind"]]
+    assert updates == {"gan": 5000, "wgan": 5000, "wgan-gp": 2000}
+    assert demo.shortfall("WGAN", {"modes": 8, "high_quality": 40.0}) == ""
+    note = demo.shortfall("WGAN", {"modes": 4, "high_quality": 1.0})
+    assert note.startswith("Falls short: 4/8 modes. Why: too few generator updates")
+    assert "only 11% of its samples" in demo.shortfall("WGAN", {"modes": 8, "high_quality": 11.0})
+    assert "mode collapse" in demo.shortfall("GAN", {"modes": 3, "high_quality": 50.0})
 
 
 # --- bad input: one sentence, exit 2 ------------------------------------------------------------------------------
@@ -177,6 +206,7 @@ def test_demo_quick(tmp_path, monkeypatch):
     (["train", "vae", "--seed", "-1"], "expected an integer >= 0"),
     (["train", "vae", "--device", "tpu"], "unknown device 'tpu'"),
     (["train", "gan", "--data", "ring8", "--arch", "conv", "--steps", "1"], "conv nets take images"),
+    (["train", "vae", "--no-augment", "--steps", "1"], "--no-augment applies to the adversarial models"),
     (["sample", "/nonexistent/run"], "there is no run folder '/nonexistent/run'"),
     (["reconstruct", "/nonexistent/run"], "there is no run folder"),
     (["interpolate", "/nonexistent/run"], "there is no run folder"),
@@ -276,7 +306,8 @@ def test_sigterm_is_handled_like_ctrl_c_exit_143(tmp_path, tinygen_process):
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM")
 def test_sigterm_to_the_demo_stops_its_workers_with_checkpoints_and_leaves_none_behind(tmp_path,
                                                                                        tinygen_process):
-    runs = [tmp_path / "wgan-gp-mnist", tmp_path / "vae-mnist"]          # the two the demo starts first
+    from tinygen.demo import JOBS
+    runs = [tmp_path / job["name"] for job in JOBS[:2]]                 # the two the demo starts first
     lock_pid = tinygen_process.lock_pid
     with tinygen_process.started(["demo", "--out", tmp_path, "--jobs", "2"],
                                  lambda: all(lock_pid(r) and (r / "checkpoint.npz").exists() for r in runs),

@@ -3,11 +3,15 @@ import json
 import os
 import signal
 
+import numpy as np
 import pytest
 
 import tinygen as tg
 from tinygen.cli import main
 from tinygen.compare import run_compare
+from tinygen.data import load_dataset
+from tinygen.evaluation import evaluate_model
+from tinygen.models import GAN
 from tinygen.report import sentences
 
 
@@ -32,21 +36,75 @@ def test_quick_compare_on_ring8_writes_the_report(tmp_path):
 
 
 def _ev(fd, digits, entropy, **kw):
-    return {"eval": {"fd_mnist": fd, "fd_floor": 20.0, "digits_covered": digits, "class_entropy": entropy, **kw}}
+    return {"eval": {"fd_mnist": fd, "fd_floor": 20.0, "digits_covered": digits, "class_entropy": entropy,
+                     "diversity": 0.9, "pixel_spread": 0.18, "pixel_spread_real": 0.19, **kw}}
 
 
 def test_sentences_follow_the_numbers():
     vae = _ev(90.0, 10, 2.2, heldout_nelbo=110.0, iwae=105.0, iwae_k=500, aggregate_kl=1.5, active_units=14,
-              kl_per_dim=[0.1] * 20)
-    summary = {"results": {"vae": vae, "gan": _ev(50.0, 7, 1.8), "wgan-gp": _ev(60.0, 10, 2.25)}}
+              kl_per_dim=[0.1] * 20, prior_estimator="gaussian_fit_kl", prior_distance=0.8, heldout_kl=25.0,
+              aggregate_n=2000)
+    summary = {"results": {"vae": vae, "gan": _ev(50.0, 7, 1.8, prior_estimator="by_construction"),
+                           "wgan-gp": _ev(60.0, 10, 2.25)}}
     text = " ".join(sentences(summary))
-    assert "closest samples are the GAN's, at 50.0 (2.5x the floor)" in text
-    assert "adversarial models give sharper samples than the VAE" in text
-    assert "All ten digits appear in the samples of VAE, WGAN-GP" in text and "GAN 7" in text
+    assert "the closest to the data are the GAN's samples, at 50.0 (2.5x the floor); then WGAN-GP 60.0, VAE 90.0" \
+        in text
+    assert "The best adversarial model, the GAN (50.0), is closer to the data than the VAE (90.0)" in text
+    assert "All ten digits appear in the samples of VAE, WGAN-GP. Fewer digits: GAN 7." in text
     assert "most even spread over the digits is the WGAN-GP's" in text
+    assert "collapsed" not in text and "blank" not in text
+    assert "105.0 nats" in text
+    assert "Distance from N(0, I), one estimator on every row" in text and "VAE 0.80" in text
+    assert "GAN: the distance is 0 by construction" in text
+    assert "per-image KL minus log 2,000 (17.40)" in text
     summary["results"]["vae"]["eval"]["fd_mnist"] = 40.0
-    assert "Here the VAE is closer than every adversarial model" in " ".join(sentences(summary))
-    assert "105.0 nats" in text and "14 of 20 dimensions active" in text
+    assert "The VAE (40.0) is closer to the data than every adversarial model; the best of them, the GAN, is at " \
+           "50.0" in " ".join(sentences(summary))
+
+
+def test_training_seconds_are_reported_and_judged():
+    res = {"vae": {"seconds": 100.0, "cpu_seconds": 99.0, **_ev(90.0, 10, 2.2)},
+           "gan": {"seconds": 104.0, "cpu_seconds": 60.0, **_ev(50.0, 10, 2.2)}}
+    first, second = sentences({"results": res})[:2]
+    assert "from 100 s (VAE) to 104 s (GAN), a spread of 4%, within the 10%" in first
+    assert "ranged from 60 to 99 CPU seconds (39% apart); on a busy machine" in second
+    res["gan"]["seconds"] = 130.0
+    assert "the budget was NOT equal in fact" in sentences({"results": res})[0]
+    assert not any("CPU seconds" in t for t in sentences({"results": res, "quick": True}))
+
+
+class _Planted(GAN):
+    """A GAN whose samples are whatever ``make(n)`` returns (images in [-1, 1])."""
+
+    def __init__(self, make):
+        super().__init__(data_shape=(1, 28, 28), arch="mlp", hidden=(8, 8))
+        self.make = make
+
+    def sample(self, n, labels=None, z=None):
+        return tg.tensor(self.make(n))
+
+
+def test_a_planted_collapsed_run_and_a_blank_run_are_called_so():
+    held = load_dataset("mnist", "test")
+    ones = load_dataset("mnist", "train", range=(-1, 1))
+    one_digit = ones.x[ones.y == 1][:20]
+    rng = np.random.default_rng(0)
+
+    def collapsed(n):                    # twenty 1s, over and over, with a little noise
+        x = one_digit[rng.integers(0, len(one_digit), n)]
+        return np.clip(x + 0.05 * rng.standard_normal(x.shape), -1, 1).astype("float32")
+
+    def blank(n):                        # mid-grey everywhere
+        return np.zeros((n, 1, 28, 28), dtype="float32")
+
+    res = {}
+    for kind, make in (("gan", collapsed), ("wgan", blank)):
+        res[kind] = {"eval": evaluate_model(_Planted(make), "mnist", "image", held, n_samples=300)}
+    assert res["gan"]["eval"]["digits_covered"] <= 2 and res["wgan"]["eval"]["pixel_spread"] < 0.01
+    text = " ".join(sentences({"results": res}))
+    assert "The GAN collapsed: its samples show only" in text
+    assert "The WGAN is blank: its samples are (nearly) one image" in text
+    assert "learned nothing that resembles the data" in text
 
 
 @pytest.mark.skipif(os.name != "posix", reason="signals")

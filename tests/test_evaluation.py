@@ -1,6 +1,8 @@
 """tinygen.evaluation: which metrics apply to which model, and `tinygen eval RUN`."""
 import json
 
+import numpy as np
+
 import pytest
 
 import tinygen as tg
@@ -60,3 +62,41 @@ def test_cli_eval_of_a_missing_run_is_one_sentence(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tinygen: error:") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_latent_headline_is_one_estimator_for_ae_and_vae_and_0_by_construction_for_gans(mnist_heldout):
+    rows = {}
+    for kind in ("ae", "vae", "gan"):
+        tg.manual_seed(0)
+        m = build_model(kind, data_shape=(1, 28, 28), arch="mlp")
+        rows[kind] = evaluate_model(m, "mnist", "image", mnist_heldout, iwae_k=5, iwae_n=20, n_samples=100)
+    for kind in ("ae", "vae"):
+        r = rows[kind]
+        assert r["prior_estimator"] == "gaussian_fit_kl" and r["prior_distance"] == r["latent_gauss_kl"] > 0
+        text = format_metrics(r)
+        assert "distance from N(0, I) (the headline)" in text and "Why this one:" in text
+    assert rows["gan"]["prior_estimator"] == "by_construction" and rows["gan"]["prior_distance"] == 0.0
+    assert "0 by construction" in format_metrics(rows["gan"])
+    vae = format_metrics(rows["vae"])
+    # the others are labelled by what they measure, one sentence each
+    assert "KL of the aggregate posterior to N(0, I)" in vae and "the ELBO's KL term" in vae
+    # the Gaussian fit's KL is at most the full KL of the mixture it fits (up to Monte Carlo error)
+    v = rows["vae"]
+    assert v["latent_gauss_kl"] <= v["aggregate_kl"] + 3 * v["aggregate_kl_se"]
+
+
+def test_the_critics_memorisation_gap_on_training_and_held_out_images(mnist_heldout):
+    tg.manual_seed(0)
+    m = build_model("gan", data_shape=(1, 28, 28), arch="mlp", hidden=(16, 16))
+    train_set = load_dataset("mnist", "train")
+    r = evaluate_model(m, "mnist", "image", mnist_heldout, n_samples=100, train=train_set)
+    assert 0 < r["critic_train"] < 1 and 0 < r["critic_heldout"] < 1          # D's probabilities
+    assert r["critic_gap"] == pytest.approx(r["critic_train"] - r["critic_heldout"])
+    # a "critic" that knows the training set: the gap shows it
+    from tinygen.evaluation import critic_metrics
+    def key(img):
+        return np.round(np.asarray(img, np.float64).reshape(-1), 3).tobytes()
+    known = {key(img * 2 - 1) for img in train_set.x[:2000]}
+    m.score = lambda x, y=None: tg.tensor([20.0 if key(img) in known else -20.0 for img in x.numpy()])
+    gap = critic_metrics(m, train_set, mnist_heldout)
+    assert gap["critic_train"] > 0.999 and gap["critic_heldout"] < 0.001 and gap["critic_gap"] > 0.998

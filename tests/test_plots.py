@@ -428,3 +428,21 @@ def test_bad_input_is_one_clear_value_error(tmp_path, fn, call, match):
     msg = str(info.value)
     assert msg.startswith(fn + ": ") and "\n" not in msg
     assert not out.exists()
+
+
+def test_toy_grid_writes_a_note_under_a_panel(tmp_path, captured):
+    modes, real = ring(500)
+    sets = {"GAN": ring(300, 1, 0.1)[1], "WGAN": ring(300, 2, 0.4)[1]}
+    plots.save_toy_grid(sets, real, tmp_path / "g.png", modes=modes, notes={"WGAN": "Falls short: 4/8 modes."})
+    texts = [t for ax in captured[-1]["visible_axes"] for t in ax.texts]
+    assert "Falls short: 4/8 modes." in texts
+    assert [ax.title for ax in captured[-1]["visible_axes"]][:2] == ["GAN", "WGAN"]
+
+
+def test_curves_with_titles_and_legend_names(tmp_path, captured):
+    plots.save_curves(metric_records(), tmp_path / "c.png", keys=["kl", ("loss_d", "loss_g")],
+                      titles=["KL term (nats per image)", "losses (nats)"], names={"loss_d": "discriminator"})
+    axes = captured[-1]["visible_axes"]
+    assert [ax.title for ax in axes] == ["KL term (nats per image)", "losses (nats)"]
+    with pytest.raises(ValueError, match="one title per panel"):
+        plots.save_curves(metric_records(), tmp_path / "c.png", keys=["kl"], titles=["a", "b"])

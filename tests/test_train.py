@@ -427,3 +427,23 @@ def test_run_folder_mistakes(tmp_path):
     (tmp_path / "r" / "checkpoint.npz").write_bytes(b"not a checkpoint")
     with pytest.raises(RunError, match="cannot load"):
         load_run(tmp_path / "r")
+
+
+def test_a_time_budget_ends_the_run_like_a_finished_one(tmp_path):
+    import time
+    tg.manual_seed(0)
+    model = build_model("wgan", data_shape=(2,), arch="mlp", hidden=(8, 8))
+    t0 = time.perf_counter()
+    res = train(model, "ring8", steps=10 ** 7, seconds=1.0, out_dir=tmp_path / "run", progress=False,
+                pictures=False, log_every=20, eval_every=10 ** 6)
+    assert time.perf_counter() - t0 < 30
+    assert 0 < res.step < 10 ** 7
+    recs = read_metrics(tmp_path / "run")
+    last = recs[-1]
+    assert last["step"] == res.step and 1.0 <= last["time"] < 5.0
+    assert "modes_covered" in last                              # the last step evaluates, as at a run's end
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["training"]["seconds"] == 1.0 and cfg["training"]["ended_on_time_at_step"] == res.step
+    assert load_checkpoint(tmp_path / "run")["step"] == res.step
+    with pytest.raises(ValueError, match="seconds must be a positive number"):
+        train(model, "ring8", steps=10, seconds=0, out_dir=tmp_path / "bad", progress=False)

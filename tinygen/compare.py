@@ -1,10 +1,12 @@
 """``tinygen compare``: AE, VAE, GAN, WGAN and WGAN-GP on the same data with the same compute budget.
 
-Every model gets the same wall-clock budget for training (the total budget, minus a share kept for the
-evaluation, divided among the models and the worker processes), the same seed and the same data. Before its
-run, each model times a few steps on a scratch copy and turns its budget into a number of steps, so that the
-run itself is an ordinary, resumable ``tinygen train`` run of a fixed length. Then every run is evaluated
-(:mod:`tinygen.evaluation`) and a report folder is written:
+Every model gets the same share of wall-clock time for training: the total budget, minus a part kept for the
+evaluation and the report, divided by the number of rounds the workers need (5 models on 2 workers: 3
+rounds, each training on one core). Each model trains until ITS OWN training clock passes that share
+(``train(..., seconds=share)``): stopped on time, not on a step count guessed in advance, so a model whose
+steps are slow, or slowed by a busy machine, makes fewer steps in the same seconds. A few steps timed on a
+scratch copy only set how often the run logs, evaluates and draws. Same seed, same data. Then every run is
+evaluated (:mod:`tinygen.evaluation`) and a report folder is written:
 
     report.md, report.html      one table of numbers, the pictures, and sentences drawn from the numbers
     samples.png                 every model's samples side by side (2-D data: over the true modes)
@@ -23,12 +25,19 @@ from pathlib import Path
 
 from .workers import run_jobs
 
-__all__ = ["run_compare", "MODELS", "ARCH"]
+__all__ = ["run_compare", "MODELS", "NETS", "describe_nets", "nets_for"]
 
 MODELS = ("ae", "vae", "gan", "wgan", "wgan-gp")
-ARCH = {"mnist": "mlp"}          # MLPs: within minutes on a CPU they get further than the slower conv nets
-EVAL_SHARE = 0.2                 # the part of the budget kept for evaluating and drawing
-TIMING_STEPS = 12
+# The nets each model gets on MNIST: the ones that learned fastest per CPU second (benchmarks/quality.py race;
+# see NETS_NOTE). On the 2-D toys every model gets the toy MLPs.
+NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"},
+                  "gan": {"arch": "conv", "width": 16, "augment": ""},
+                  "wgan": {"arch": "conv", "width": 32, "augment": ""},
+                  "wgan-gp": {"arch": "mlp", "augment": ""}}}
+NETS_NOTE = {"mnist": ""}
+EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
+REPORT_SECONDS = 30              # the report's pictures, at the end
+TIMING_STEPS = 6
 
 OBJECTIVES = {
     "ae": "reconstruction (MSE)",
@@ -39,58 +48,84 @@ OBJECTIVES = {
 }
 
 
-def _steps_for(kind, data, arch, seconds, seed):
-    """How many steps of ``kind`` fit in ``seconds`` here: time a few on a scratch model."""
+def _seconds_per_step(model, data, seed):
+    """About how long one step of ``model`` takes here (a few steps on a scratch copy): only to set how often the
+    run logs, evaluates and draws; the run itself stops on time."""
+    import copy
+
     import tinygen as tg
     from tinygen.data import load_dataset
-    from tinygen.models import build_model
-    ds = load_dataset(data, "train")
-    tg.manual_seed(seed)
-    model = build_model(kind, data_shape=tuple(ds.x.shape[1:]), arch=arch)
-    ds = load_dataset(data, "train", range=(-1, 1) if (model.data_range or (0, 1))[0] < 0 else (0, 1))
-    opts = model.make_optimizers()
-    b = model.default_batch_size
+    from tinygen.runs import isolated_rng
+    scratch = copy.deepcopy(model)
+    lo = (scratch.data_range or (0, 1))[0]
+    ds = load_dataset(data, "train", range=(-1, 1) if lo < 0 else (0, 1))
+    opts = scratch.make_optimizers()
+    b = scratch.default_batch_size
     x = tg.tensor(ds.x[:b])
     y = tg.tensor(ds.y[:b]) if ds.y is not None else None
-    model.train_step(x, y, opts)                      # warm-up
-    t0 = time.perf_counter()
-    for _ in range(TIMING_STEPS):
-        model.train_step(x, y, opts)
-    per_step = (time.perf_counter() - t0) / TIMING_STEPS
-    n = model.n_critic if hasattr(model, "n_critic") else 1
-    return max(n * 10, int(seconds / (per_step * 1.25)) // n * n), per_step   # 25% for logging, pictures
+    with isolated_rng(model.device, seed + 7):      # the real run's random numbers stay untouched
+        scratch.train_step(x, y, opts)                      # warm-up
+        t0 = time.perf_counter()
+        for _ in range(TIMING_STEPS):
+            scratch.train_step(x, y, opts)
+    return (time.perf_counter() - t0) / TIMING_STEPS
+
+
+def describe_nets(model):
+    """The nets of a model in a few words: "MLP 784-400-20", "conv (DCGAN-style, width 32)"."""
+    cfg = model.config()
+    aug = ""
+    if getattr(model, "is_image", False) and "augment" in cfg:
+        aug = ", DiffAugment" if cfg["augment"] else ", no DiffAugment"
+    if cfg.get("arch") == "conv":
+        return f"conv (DCGAN-style, width {cfg.get('width')}){aug}"
+    hidden = list(cfg.get("hidden") or [])
+    d = math.prod(model.data_shape)
+    if model.kind in ("ae", "vae"):
+        return "MLP " + "-".join(str(v) for v in [d, *hidden, model.latent_dim])
+    return "MLP G " + "-".join(str(v) for v in [model.latent_dim, *hidden, d]) + ", D " + \
+        "-".join(str(v) for v in [d, *hidden[::-1], 1]) + aug
 
 
 def _job(job, out, seed, quick):
-    """Train (timed to the budget) and evaluate one model; runs in a worker process."""
+    """Train one model until its clock passes its share of the budget, then evaluate it (in a worker)."""
     import tinygen as tg
+    from tinygen.data import load_dataset
     from tinygen.evaluation import evaluate_run
     from tinygen.models import build_model
-    from tinygen.data import load_dataset
+    from tinygen.runs import read_metrics
     from tinygen.train import train
     run_dir = Path(out) / "runs" / job["kind"]
-    if quick:
-        steps, per_step = int(quick), None
-    else:
-        steps, per_step = _steps_for(job["kind"], job["data"], job["arch"], job["seconds"], seed)
     ds = load_dataset(job["data"], "train")
     tg.manual_seed(seed)
-    model = build_model(job["kind"], data_shape=tuple(ds.x.shape[1:]), arch=job["arch"])
-    t0 = time.perf_counter()
-    res = train(model, job["data"], steps=steps, out_dir=run_dir, overwrite=True, seed=seed, progress="lines",
-                command=f"tinygen compare ({job['kind']})")
-    elapsed = time.perf_counter() - t0
+    model = build_model(job["kind"], data_shape=tuple(ds.x.shape[1:]), **job["nets"])
+    if quick:
+        length = {"steps": int(quick)}
+    else:
+        est = max(10, int(job["seconds"] / _seconds_per_step(model, job["data"], seed)))
+        length = {"steps": 100 * est, "seconds": job["seconds"], "log_every": max(1, est // 200),
+                  "eval_every": max(1, est // 5), "sample_every": max(1, est // 3),
+                  "checkpoint_every": max(1, est // 4)}
+    cpu = [time.process_time()] * 2
+
+    def last_step(step, logs):                  # the CPU time this process had spent at the last step
+        cpu[1] = time.process_time()
+    res = train(model, job["data"], out_dir=run_dir, overwrite=True, seed=seed, progress="lines",
+                command=f"tinygen compare ({job['kind']})", callback=last_step, **length)
+    recs = read_metrics(run_dir)
+    seconds = recs[-1]["time"] if recs and "time" in recs[-1] else res.elapsed   # the clock at the last step
     ev = evaluate_run(run_dir, iwae_k=50 if quick else 500, iwae_n=50 if quick else 500)
-    return {"kind": job["kind"], "steps": res.step, "seconds": elapsed, "per_step": per_step, "eval": ev}
+    return {"kind": job["kind"], "steps": res.step, "seconds": seconds, "cpu_seconds": cpu[1] - cpu[0],
+            "nets": describe_nets(model), "eval": ev}
 
 
 def _evaluate_existing(job, out, seed, quick):
     from tinygen.evaluation import evaluate_run
-    from tinygen.runs import read_config
+    from tinygen.runs import load_run, read_config
     cfg = read_config(job["run"])
     ev = evaluate_run(job["run"], iwae_k=50 if quick else 500, iwae_n=50 if quick else 500)
-    return {"kind": cfg["model"]["kind"], "steps": ev["step"], "seconds": None, "per_step": None, "eval": ev,
-            "run": str(job["run"])}
+    return {"kind": cfg["model"]["kind"], "steps": ev["step"], "seconds": None, "eval": ev, "run": str(job["run"]),
+            "nets": describe_nets(load_run(job["run"]).model)}
 
 
 def run_compare(data="mnist", budget_minutes=10.0, out="tinygen-compare", runs=None, seed=0, workers=None,
@@ -101,7 +136,6 @@ def run_compare(data="mnist", budget_minutes=10.0, out="tinygen-compare", runs=N
     out.mkdir(parents=True, exist_ok=True)
     if workers is None:
         workers = 2 if (os.cpu_count() or 1) >= 2 else 1
-    arch = arch or ARCH.get(data, "mlp")
     t0 = time.perf_counter()
     results = {}
 
@@ -118,19 +152,29 @@ def run_compare(data="mnist", budget_minutes=10.0, out="tinygen-compare", runs=N
         run_jobs(jobs, _evaluate_existing, workers, done, args=(str(out), seed, quick), label="tinygen compare")
         data = results[next(iter(results))]["eval"]["data"]
     else:
-        train_seconds = budget_minutes * 60 * (1 - EVAL_SHARE) * workers / len(models)
-        jobs = [{"kind": k, "name": k, "data": data, "arch": arch, "seconds": train_seconds} for k in models]
-        print(f"tinygen compare: {', '.join(models)} on {data} ({arch}), {budget_minutes:g} min in all: "
-              f"{train_seconds:.0f} s of training each on {workers} worker{'s' if workers > 1 else ''}, "
-              f"seed {seed}; into {out}/", flush=True)
+        rounds = -(-len(models) // workers)
+        share = max(10.0, (budget_minutes * 60 - REPORT_SECONDS) / rounds - EVAL_SECONDS)
+        jobs = [{"kind": k, "name": k, "data": data, "nets": nets_for(k, data, arch), "seconds": share}
+                for k in models]
+        print(f"tinygen compare: {', '.join(models)} on {data}, {budget_minutes:g} min in all: each model trains "
+              f"until its clock passes {share:.0f} s, {rounds} round{'s' if rounds > 1 else ''} on {workers} "
+              f"worker{'s' if workers > 1 else ''}, seed {seed}; into {out}/", flush=True)
         run_jobs(jobs, _job, workers, done, args=(str(out), seed, 30 if quick else 0), label="tinygen compare")
     total = time.perf_counter() - t0
-    summary = {"data": data, "budget_minutes": budget_minutes, "seed": seed, "workers": workers, "arch": arch,
+    summary = {"data": data, "budget_minutes": budget_minutes, "seed": seed, "workers": workers,
+               "share_seconds": None if runs else share, "nets_note": "" if arch else NETS_NOTE.get(data, ""),
                "total_seconds": total, "quick": bool(quick), "results": results}
     (out / "results.json").write_text(json.dumps(summary, indent=1, default=_json))
     paths = write_report(out, summary)
     print(f"tinygen compare finished in {total / 60:.1f} min: {paths['md']} and {paths['html']}", flush=True)
     return summary
+
+
+def nets_for(kind, data, arch=None):
+    """The constructor arguments that choose ``kind``'s nets for ``data`` (``arch`` overrides the choice)."""
+    if arch:
+        return {"arch": arch}
+    return dict(NETS.get(data, {}).get(kind, {"arch": "mlp"}))
 
 
 def _json(o):

@@ -195,6 +195,63 @@ def mode_coverage(model, name, n=TOY_SAMPLES):
             "mode_kl": float(res["kl"])}
 
 
+# --- training curves, with their names and units -----------------------------------------------------------------
+_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
+_NAT = "nats per image"
+
+
+def _wdist_title(model):
+    """The title of the critic's Wasserstein estimate, with what its scale means for this model."""
+    if model.kind == "wgan":
+        return (f"critic's estimate of W: E f(x) - E f(G(z)) (critic units). With weights clipped to "
+                f"c = {model.clip:g} the critic is K-Lipschitz for a small K set by c, so this is about K x W: its "
+                f"size depends on c; read its trend")
+    return ("critic's estimate of W: E f(x) - E f(G(z)) (units of the data: the gradient penalty keeps "
+            "|grad f| near 1, so this estimates W itself)")
+
+
+def _curve_table(model):
+    """[(panel title, [(key, legend label), ...]), ...] for every key a model of this kind may log."""
+    kind = model.kind
+    if kind == "vae":
+        return [(f"negative ELBO ({_NAT}; lower is better)", [("loss", "training batches (beta-weighted)"),
+                                                              ("nelbo_heldout", "held-out images")]),
+                (f"reconstruction term -E log p(x|z) ({_NAT})", [("rec", "training"), ("rec_heldout", "held-out")]),
+                (f"KL term KL(q(z|x) || N(0, I)) ({_NAT})", [("kl", "training"), ("kl_heldout", "held-out")])]
+    if kind == "ae":
+        return [("reconstruction error (mean squared error per pixel, images in [0, 1])",
+                 [("loss", "training batches"), ("mse_heldout", "held-out images")])]
+    table = []
+    if kind == "gan":
+        table += [("discriminator loss -log D(x) - log(1 - D(G(z))) (nats, batch mean)", [("d_loss", "training")]),
+                  ("generator loss -log D(G(z)) (nats, batch mean; non-saturating)", [("g_loss", "training")]),
+                  ("discriminator's mean probability D(x) that a sample is real",
+                   [("d_real", "real, training batch"), ("d_fake", "generated"),
+                    ("d_real_heldout", "real, held-out"), ("d_fake_heldout", "generated (evaluation)")])]
+    else:
+        table += [(_wdist_title(model), [("wdist", "training batches"), ("wdist_heldout", "held-out images")]),
+                  ("generator loss -E f(G(z)) (critic units)", [("g_loss", "training")])]
+        if kind == "wgan-gp":
+            table.append(("gradient penalty lambda E(|grad f(x_hat)| - 1)^2 (critic units)", [("gp", "training")]))
+    table += [("modes covered (VEEGAN: a high-quality sample within 3 std of the mode)", [("modes_covered", "modes")]),
+              ("high-quality samples (% within 3 std of a mode)", [("high_quality", "%")])]
+    return table
+
+
+def curve_panels(model, records):
+    """(keys, titles, names) for ``plots.save_curves``: the panels of :func:`_curve_table` whose keys appear
+    in ``records`` (empty lists when none: then the generic grouping is used)."""
+    present = {k for r in records for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    keys, titles, names = [], [], {}
+    for title, entries in _curve_table(model):
+        group = [k for k, _ in entries if k in present]
+        if group:
+            keys.append(group)
+            titles.append(title)
+            names.update({k: label for k, label in entries if k in group})
+    return keys, titles, names
+
+
 # --- what the trainer draws ---------------------------------------------------------------------------------
 def draw(what, model, out, step, data, held):
     """One of the run's pictures: "samples", "curves", "reconstructions", "interpolations", "latent"."""
@@ -210,8 +267,10 @@ def draw(what, model, out, step, data, held):
         recs = read_metrics(out)
         if recs:
             smooth = 0 if len(recs) < 60 else min(50, len(recs) // 20)
-            return plots.save_curves(recs, out / "curves.png", title=f"{model.kind} on {data.name}",
-                                     smooth=smooth)
+            keys, titles, names = curve_panels(model, recs)
+            return plots.save_curves(recs, out / "curves.png", title=f"{_NAMES.get(model.kind, model.kind)} on "
+                                     f"{data.name}: training curves against the step", smooth=smooth,
+                                     keys=keys or None, titles=titles or None, names=names)
         return None
     if not images:
         return None

@@ -10,10 +10,9 @@ import math
 from pathlib import Path
 
 from . import plots
+from .report_text import NAMES, sentences
 
-__all__ = ["write_report"]
-
-NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
+__all__ = ["write_report", "sentences"]
 
 
 def _f(v, fmt="{:.1f}"):
@@ -95,42 +94,48 @@ def _load_path(path):
     return load_run(path)
 
 
+def _prior_cell(ev):
+    est = ev.get("prior_estimator")
+    if est == "gaussian_fit_kl":
+        return _f(ev.get("prior_distance"), "{:.2f}")
+    return "0 (z ~ N(0, I) by construction)" if est == "by_construction" else "—"
+
+
 def _table(summary):
     res = summary["results"]
     order = [k for k in NAMES if k in res]
     image = "fd_mnist" in next(iter(res.values()))["eval"]
+    prior = "distance from N(0, I): KL of the codes' Gaussian fit (nats)"
     if image:
-        head = ["model", "objective", "training", "steps", "held-out −ELBO / −IWAE (nats)", "FD-MNIST",
-                "Inception Score", "digits", "SWD", "latent: KL to N(0, I)"]
+        head = ["model", "objective", "nets", "training", "steps", "held-out −ELBO / −IWAE (nats)", "FD-MNIST",
+                "Inception Score", "digits", "within-digit diversity", "SWD", prior]
     else:
-        head = ["model", "objective", "training", "steps", "modes covered", "high quality", "KL(modes ‖ uniform)",
-                "SWD", "latent: KL to N(0, I)"]
+        head = ["model", "objective", "nets", "training", "steps", "modes covered", "high quality",
+                "KL(modes ‖ uniform)", "SWD", prior]
     rows = []
     for k in order:
         r, ev = res[k], res[k]["eval"]
         t = f"{r['seconds']:.0f} s" if r.get("seconds") else "—"
-        lat = "—"
-        if k == "vae":
-            lat = f"{_f(ev.get('aggregate_kl'), '{:.2f}')} (aggregate), {_f(ev.get('heldout_kl'), '{:.1f}')} (mean q(z|x))"
-        elif k == "ae":
-            lat = f"{_f(ev.get('latent_gauss_kl'), '{:.1f}')} (Gaussian fit of the codes)"
-        row = [NAMES[k], _objective(k), t, str(r["steps"])]
+        if r.get("seconds") and r.get("cpu_seconds"):
+            t += f" (CPU {r['cpu_seconds']:.0f} s)"
+        row = [NAMES[k], _objective(k), r.get("nets") or "—", t, str(r["steps"])]
         if image:
             lik = (f"{_f(ev.get('heldout_nelbo'), '{:.1f}')} / {_f(ev.get('iwae'), '{:.1f}')}" if k == "vae"
                    else "—")
             row += [lik, _f(ev.get("fd_mnist")), _f(ev.get("inception_score"), "{:.2f}"),
-                    f"{ev.get('digits_covered', '—')}/10", _f(ev.get("swd"), "{:.3f}"), lat]
+                    f"{ev.get('digits_covered', '—')}/10", _f(ev.get("diversity"), "{:.2f}"),
+                    _f(ev.get("swd"), "{:.3f}"), _prior_cell(ev)]
         else:
             row += [f"{ev.get('modes_covered', '—')}/{ev.get('num_modes', '—')}",
                     f"{_f(ev.get('high_quality'))}%", _f(ev.get("mode_kl"), "{:.3f}"), _f(ev.get("swd"), "{:.3f}"),
-                    lat]
+                    _prior_cell(ev)]
         rows.append(row)
     first = next(iter(res.values()))["eval"]
     if image:
-        rows.append(["real data", "(held-out half vs half)", "—", "—", "—", _f(first.get("fd_floor")), "—", "—",
-                     _f(first.get("swd_floor"), "{:.3f}"), "—"])
+        rows.append(["real data", "(held-out half vs half)", "—", "—", "—", "—", _f(first.get("fd_floor")), "—",
+                     "—", "1.00", _f(first.get("swd_floor"), "{:.3f}"), "—"])
     else:
-        rows.append(["real data", "(held-out half vs half)", "—", "—", "—", "—", "—",
+        rows.append(["real data", "(held-out half vs half)", "—", "—", "—", "—", "—", "—",
                      _f(first.get("swd_floor"), "{:.3f}"), "—"])
     return head, rows
 
@@ -140,62 +145,6 @@ def _objective(k):
     return OBJECTIVES[k]
 
 
-def sentences(summary):
-    """A few sentences that say what the table says (which is sharper, which covers more, which has a likelihood)."""
-    res = summary["results"]
-    ev = {k: r["eval"] for k, r in res.items()}
-    out = []
-    if all("fd_mnist" in e for e in ev.values()):
-        floor = next(iter(ev.values()))["fd_floor"]
-        best = min(ev, key=lambda k: ev[k]["fd_mnist"])
-        out.append(f"By FD-MNIST (1,000 samples against 1,000 held-out images; the same distance between the two "
-                   f"held-out halves is {floor:.1f}) the closest samples are the {NAMES[best]}'s, at "
-                   f"{ev[best]['fd_mnist']:.1f} ({ev[best]['fd_mnist'] / floor:.1f}x the floor).")
-        adv = [k for k in ("gan", "wgan", "wgan-gp") if k in ev]
-        if "vae" in ev and adv:
-            g = min(adv, key=lambda k: ev[k]["fd_mnist"])
-            if ev[g]["fd_mnist"] < ev["vae"]["fd_mnist"]:
-                out.append(f"The adversarial models give sharper samples than the VAE: {NAMES[g]} "
-                           f"{ev[g]['fd_mnist']:.1f} against the VAE's {ev['vae']['fd_mnist']:.1f}; the VAE's samples "
-                           f"are the means of p(x|z), which averages strokes and blurs them.")
-            else:
-                out.append(f"Here the VAE is closer than every adversarial model (the best, {NAMES[g]}, "
-                           f"{ev[g]['fd_mnist']:.1f} against the VAE's {ev['vae']['fd_mnist']:.1f}): its samples are "
-                           f"blurred means of p(x|z), but within this budget the adversarial models' samples still "
-                           f"carry speckle and broken strokes, which cost more.")
-        full = [NAMES[k] for k in ev if ev[k].get("digits_covered") == 10]
-        few = {NAMES[k]: ev[k]["digits_covered"] for k in ev if ev[k].get("digits_covered", 10) < 10}
-        out.append(("All ten digits appear in the samples of " + ", ".join(full) + "." if full else
-                    "No model's samples show all ten digits.") +
-                   ("" if not few else " Fewer digits: " + ", ".join(f"{k} {v}" for k, v in few.items()) +
-                    " (a sign of mode collapse)."))
-        ent = max(ev, key=lambda k: ev[k].get("class_entropy", -1))
-        out.append(f"The most even spread over the digits is the {NAMES[ent]}'s (histogram entropy "
-                   f"{ev[ent]['class_entropy']:.2f} of at most 2.30).")
-    else:
-        if all("modes_covered" in e for e in ev.values()):
-            best = max(ev, key=lambda k: (ev[k]["modes_covered"], ev[k]["high_quality"]))
-            out.append(f"The {NAMES[best]} covers the most modes ({ev[best]['modes_covered']}/{ev[best]['num_modes']}, "
-                       f"{ev[best]['high_quality']:.0f}% of its samples within 3 standard deviations of a mode). " +
-                       " ".join(f"{NAMES[k]}: {e['modes_covered']}/{e['num_modes']}, {e['high_quality']:.0f}%."
-                                for k, e in ev.items() if k != best))
-        close = min(ev, key=lambda k: ev[k]["swd"])
-        out.append(f"By the sliced Wasserstein distance to held-out points the closest is the {NAMES[close]} "
-                   f"({ev[close]['swd']:.3f}; real vs real: {ev[close]['swd_floor']:.3f}).")
-    if "vae" in ev:
-        v = ev["vae"]
-        out.append(f"Only the VAE gives a likelihood: its held-out negative ELBO is {v['heldout_nelbo']:.1f} nats per "
-                   f"sample and the tighter importance-weighted bound (k = {v['iwae_k']}) {v['iwae']:.1f} nats; the GANs "
-                   f"have no p(x) to evaluate.")
-        out.append(f"The KL term pulls its latent codes towards the prior N(0, I): the aggregate posterior is "
-                   f"{v['aggregate_kl']:.2f} nats from it (Monte Carlo), with {v['active_units']} of "
-                   f"{len(v['kl_per_dim'])} dimensions active.")
-    if "ae" in ev and "latent_gauss_kl" in ev["ae"]:
-        out.append(f"The AE's codes are not: a Gaussian fitted to them is {ev['ae']['latent_gauss_kl']:.1f} nats from "
-                   f"N(0, I), which is why sampling an AE needs a fitted code distribution and a VAE does not.")
-    return out
-
-
 def write_report(out, summary):
     """Write report.md and report.html (and the pictures) into ``out``; returns their paths."""
     out = Path(out)
@@ -203,13 +152,14 @@ def write_report(out, summary):
     head, rows = _table(summary)
     text = sentences(summary)
     res = summary["results"]
-    budget = (f"{summary['budget_minutes']:g} minutes in all on {summary['workers']} worker(s)"
+    budget = (f"{summary['budget_minutes']:g} minutes in all on {summary['workers']} worker(s): each model trains "
+              f"until its own clock passes {summary.get('share_seconds', 0):.0f} s, then is evaluated"
               if not any(r.get("run") for r in res.values()) else "existing runs")
     if summary.get("quick"):
         budget = "--quick: 30 steps each, a smoke test"
     intro = (f"# tinygen compare: {', '.join(NAMES[k] for k in NAMES if k in res)} on {summary['data']}\n\n"
-             f"Same data, same seed ({summary['seed']}), same budget ({budget}; networks: "
-             f"{summary['arch']}). Total time {summary['total_seconds'] / 60:.1f} min. Numbers: `tinygen eval` "
+             f"Same data, same seed ({summary['seed']}), same budget ({budget}). {summary.get('nets_note', '')} "
+             f"Total time {summary['total_seconds'] / 60:.1f} min. Numbers: `tinygen eval` "
              f"(see `tinygen/evaluation.py`); each run folder is in `runs/`.\n")
     md = [intro, "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]

@@ -189,7 +189,8 @@ def _on_training_device(fn):
 @_on_training_device
 def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out_dir, device="cpu", seed=None,
           resume=False, overwrite=False, heldout=None, log_every=None, sample_every=None, eval_every=None,
-          checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None):
+          checkpoint_every=None, progress="auto", callback=None, pictures=True, eval_size=2000, command=None,
+          seconds=None):
     """Train ``model`` on ``data`` and keep everything in the run folder ``out_dir`` (see :mod:`tinygen.runs`).
 
     data: a dataset name or IDX folder (loaded in the model's ``data_range``; its held-out split is used for
@@ -198,6 +199,9 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     epochs / steps: the total length of the run (exactly one of them). One step is one ``train_step`` on one
         batch (for the GAN family: one critic update); an epoch is one pass over the data (an incomplete last
         batch is dropped). batch_size: default the model's ``default_batch_size`` (on resume: the run's).
+    seconds: a time budget as well: the run ends after the step during which its training clock (all sessions,
+        periodic evaluations and pictures included) passes ``seconds``, like a run that reached its length
+        (last metrics line, held-out numbers, checkpoint, pictures), unless ``epochs``/``steps`` come first.
     lr: overrides the model's default learning rate; on resume, sets every optimizer's learning rate from
         this step on (like setting a param group's lr in PyTorch; recorded in config.json), while None keeps
         the checkpoint's. seed: seeds every generator at the start of a fresh run (data order, noise; default
@@ -220,6 +224,9 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     given = dict(log=log_every, sample=sample_every, eval=eval_every, checkpoint=checkpoint_every)
     epochs, steps, batch_size, seed, eval_size = _check_arguments(
         model, out_dir, epochs, steps, batch_size, lr, seed, progress, given, eval_size, resume, overwrite)
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                or not seconds > 0 or not math.isfinite(seconds)):
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
     device = _backend.normalize_device(device)
     _backend.get_backend(device)                      # DeviceError now, with one sentence
     out = Path(out_dir)
@@ -240,8 +247,9 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
         loader = DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True, device=device)
         total = steps if steps is not None else epochs * len(loader)
         every = _schedule(total, given)
-        settings = {"epochs": epochs, "steps": steps, "total_steps": total, "batch_size": batch_size, "lr": lr,
-                    "seed": seed, "device": device, "steps_per_epoch": len(loader), "drop_last": True,
+        settings = {"epochs": epochs, "steps": steps, "seconds": seconds, "total_steps": total,
+                    "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
+                    "steps_per_epoch": len(loader), "drop_last": True,
                     **{f"{k}_every": v for k, v in every.items()}}
         config = _config(model, train_data, held, optimizers, settings, command)
         if resume:
@@ -255,6 +263,7 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
             config["sessions"] = [{"started": config["created"], "from_step": 0}]
         ctx = _Loop(model, optimizers, loader, out, device, seed, train_data, held, every, total, pictures,
                     eval_size, extra)
+        ctx.seconds = seconds
         reporter = _Reporter(progress if progress is not None else False, total, start,
                              f"{model.kind} on {train_data.name}")
         return _run(ctx, reporter, config, old, start, callback)
@@ -367,7 +376,11 @@ def _run(ctx, reporter, config, old, start, callback):
         runs.write_config(out, config)
         if old is None:
             ctx.checkpoint(0)      # the replay point for NaN hunting, and a valid run folder from the start
-        return _loop(ctx, reporter, start, callback)
+        result = _loop(ctx, reporter, start, callback)
+        if result.step < config["training"]["total_steps"]:        # ended by the time budget: say where
+            config["training"]["ended_on_time_at_step"] = result.step
+            runs.write_config(out, config)
+        return result
     except OSError as e:
         kept = (f"the checkpoint of step {ctx.checkpoint_step} in {out / runs.CHECKPOINT} is kept"
                 if ctx.checkpoint_step is not None else "no checkpoint was written")
@@ -394,6 +407,8 @@ def _loop(ctx, reporter, step, callback):
                 in_step = False
                 step += 1
                 pending.append((step, logs))
+                if ctx.seconds is not None and step < total and ctx.elapsed() >= ctx.seconds:
+                    total = ctx.total = reporter.total = step       # out of time: this step is the last
                 if every_step or guard.requested or step == total or not (step % every["log"] and
                                                                            step % every["checkpoint"]):
                     failure, logs = _read_back(pending, ctx.window)

@@ -45,3 +45,19 @@ def test_image_metrics_of_real_digits():
     m = image_metrics(x[:1000], x[1000:])
     assert m["digits_covered"] == 10 and m["inception_score"] > 8.5
     assert m["class_entropy"] > 0.95 * math.log(10)
+
+
+def test_diversity_and_pixel_spread_known_answers():
+    from tinygen.metrics.images import diversity, pixel_spread
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((400, 8))
+    probs = np.eye(4)[rng.integers(0, 4, 400)]
+    assert diversity(feats, probs, feats, probs) == pytest.approx(1.0)
+    assert diversity(feats * 0.5, probs, feats, probs) == pytest.approx(0.25)    # a squared distance
+    same = np.repeat(feats[:1], 400, 0)
+    assert diversity(same, probs, feats, probs) == pytest.approx(0.0)
+    assert math.isnan(diversity(feats[:3], probs[:3], feats, probs))          # too few samples of any class
+    imgs = rng.uniform(0, 1, (50, 1, 4, 4))
+    assert pixel_spread(np.repeat(imgs[:1], 50, 0)) == pytest.approx(0.0, abs=1e-12)
+    assert pixel_spread(imgs * 2 - 1, value_range=(-1, 1)) == pytest.approx(pixel_spread(imgs))
+    assert pixel_spread(rng.integers(0, 2, (4000, 9)).astype(float)) == pytest.approx(0.5, abs=0.01)

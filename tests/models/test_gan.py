@@ -168,3 +168,69 @@ def test_a_short_toy_run_moves_samples_towards_the_ring():
     for i in range(200):
         model.train_step(tg.tensor(x[i * 128:(i + 1) * 128]), None, opts)
     assert off_ring() < 0.6 * before
+
+
+def test_diffaugment_is_on_for_conv_nets_on_images_off_otherwise_and_configurable():
+    assert build_model("gan").augment == ("translation", "cutout")                       # DCGAN on MNIST
+    assert build_model("wgan-gp", data_shape=(1, 8, 8), arch="conv", width=2).config()["augment"] == \
+        "translation,cutout"
+    assert build_model("wgan-gp", data_shape=(1, 8, 8), arch="mlp").config()["augment"] == ""
+    assert build_model("gan", data_shape=(1, 8, 8), arch="mlp", augment=True).augment == ("translation", "cutout")
+    assert build_model("wgan", data_shape=(2,), arch="mlp").augment == ()
+    assert build_model("gan", augment="").augment == ()
+    assert build_model("gan", augment="cutout").augment == ("cutout",)
+    with pytest.raises(ValueError, match="unknown augmentation 'color'"):
+        build_model("gan", augment="translation,color")
+    with pytest.raises(ValueError, match="needs images"):
+        build_model("gan", data_shape=(2,), arch="mlp", augment=True)
+
+
+def test_the_generator_learns_through_the_augmentation():
+    """With augment on, the generator's loss is taken on D(T(G(z))): its gradient reaches G through T (a
+    translation moves pixels, a cutout zeroes some: the gradient differs from the plain one but is not zero)."""
+    model = tiny(data_shape=(1, 8, 8), arch="conv", width=2, batchnorm=False)
+    assert model.augment
+    z = model.sample_latent(6)
+    tg.manual_seed(3)
+    model.generator_loss(z, augment=True).backward()
+    aug = [p.grad.numpy().copy() for p in model.generator.parameters()]
+    model.zero_grad()
+    model.generator_loss(z).backward()
+    plain = [p.grad.numpy() for p in model.generator.parameters()]
+    assert all(np.abs(a).sum() > 0 for a in aug)
+    assert any(not np.allclose(a, b) for a, b in zip(aug, plain))
+
+
+def test_the_critic_sees_augmented_images_only_in_training(monkeypatch):
+    model = tiny(data_shape=(1, 8, 8), arch="conv", width=2, batchnorm=False)
+    seen = []
+    real_view = model.critic_view
+    monkeypatch.setattr(model, "critic_view", lambda x: seen.append(x.shape) or real_view(x))
+    model.train_step(tg.rand(4, 1, 8, 8, dtype="float64") * 2 - 1, None, model.make_optimizers())
+    assert len(seen) == 3                                   # real, fake for D; fake for G
+    seen.clear()
+    model.evaluate(tg.rand(4, 1, 8, 8, dtype="float64"))
+    model.sample(3)
+    assert not seen
+
+
+@pytest.mark.parametrize("kind", ["gan", "wgan", "wgan-gp"])
+def test_one_pass_critic_gives_the_two_pass_losses(kind):
+    """A critic without BatchNorm scores real and fake stacked in one pass: same loss, same gradients."""
+    model = tiny(kind)
+    assert model._one_pass
+    x, z = inputs(model, n=5)
+    fake = model.generate(z).detach()
+    loss, _ = model.critic_loss(x, fake, eps=tg.full((5, 1), 0.3, dtype="float64")) if kind == "wgan-gp" \
+        else model.critic_loss(x, fake)
+    loss.backward()
+    one = [p.grad.numpy().copy() for p in model.critic.parameters()]
+    model.zero_grad()
+    model._one_pass = False
+    loss2, _ = model.critic_loss(x, fake, eps=tg.full((5, 1), 0.3, dtype="float64")) if kind == "wgan-gp" \
+        else model.critic_loss(x, fake)
+    loss2.backward()
+    assert np.isclose(float(loss), float(loss2), rtol=1e-12)
+    for a, p in zip(one, model.critic.parameters()):
+        np.testing.assert_allclose(a, p.grad.numpy(), rtol=1e-10, atol=1e-14)
+    assert not tiny(data_shape=(1, 8, 8), arch="conv", width=2, batchnorm=True)._one_pass

@@ -20,7 +20,7 @@ EXPECTED_OPS = {
     "where", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "sum", "mean", "max", "min", "var",
     "logsumexp", "reshape", "permute", "broadcast_to", "concat", "stack", "pad", "getitem", "scatter", "matmul",
     "linear", "cast", "copy", "todevice", "conv2d", "conv_transpose2d", "conv2d_weight",
-    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits", "translate", "cutout",
 }
 OPS = sorted(REGISTRY)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import optim
+from ..tensor import Tensor
 from .base import register_model
 from .gan import AdversarialModel
 
@@ -40,12 +41,16 @@ __all__ = ["WGAN", "WGANGP"]
 class _Wasserstein(AdversarialModel):
     default_n_critic = 5
 
-    def generator_loss(self, z, y=None):
-        return -self.score(self.generate(z, y), y).mean()
+    def generator_objective(self, f_fake):
+        return -f_fake.mean()
 
     def _critic_terms(self, real, fake, y):
-        f_real, f_fake = self.score(real, y), self.score(fake, y)
-        return f_fake.mean() - f_real.mean()
+        """E f(fake) - E f(real) (batch means) as one weighted sum over the critic's outputs on both batches."""
+        n, m = real.shape[0], fake.shape[0]
+        f = self.critic_outputs(real, fake, y)
+        xp = f.xp
+        w = xp.concat([xp.full((n,), -1.0 / n, dtype=f.data.dtype), xp.full((m,), 1.0 / m, dtype=f.data.dtype)])
+        return (f * Tensor(w)).sum()
 
     def evaluate(self, x, y=None):
         """Held-out {"wdist"}: mean f(x) over the held-out x minus mean f(G(z)) over as many fresh samples."""
@@ -65,12 +70,12 @@ class WGAN(_Wasserstein):
     """WGAN with weight clipping. Extra argument: ``clip`` (c = 0.01)."""
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
-                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=0.01):
+                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=0.01, augment=None):
         clip = float(clip)
         if not clip > 0:
             raise ValueError(f"wgan: clip must be > 0, got {clip}")
         super().__init__(data_shape, arch, latent_dim, hidden, width, batchnorm, n_critic, conditional,
-                         num_classes, clip=clip)
+                         num_classes, augment, clip=clip)
         self.clip = clip
         self.after_critic_step()             # the critic starts inside the box, as after any update
 
@@ -97,7 +102,7 @@ class WGANGP(_Wasserstein):
     critic_batchnorm_allowed = False
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
-                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, gp_weight=None):
+                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, gp_weight=None, augment=None):
         if gp_weight is None:
             image = len(tuple(data_shape) if not isinstance(data_shape, int) else (data_shape,)) == 3
             gp_weight = 10.0 if image else 0.1
@@ -105,7 +110,7 @@ class WGANGP(_Wasserstein):
         if gp_weight < 0:
             raise ValueError(f"wgan-gp: gp_weight must be >= 0, got {gp_weight}")
         super().__init__(data_shape, arch, latent_dim, hidden, width, batchnorm, n_critic, conditional,
-                         num_classes, gp_weight=gp_weight)
+                         num_classes, augment, gp_weight=gp_weight)
         self.gp_weight = gp_weight
 
     def gradient_penalty(self, real, fake, y=None, eps=None):

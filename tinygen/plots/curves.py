@@ -54,7 +54,7 @@ def _moving_average(y, k):
     return (c[i] - c[lo]) / (i - lo)
 
 
-def save_curves(records, path, keys=None, title=None, smooth=0):
+def save_curves(records, path, keys=None, title=None, smooth=0, titles=None, names=None):
     """Training curves: each numeric metric against the step, one panel per group of related keys.
 
     records: a list of dicts, one per logged step (e.g. ``{"step": 10, "loss_d": 0.5, "loss_g": 1.2}``), or the
@@ -68,6 +68,8 @@ def save_curves(records, path, keys=None, title=None, smooth=0):
     smooth: 0 for raw curves, or a window of k > 1 points: a trailing moving average drawn over the raw curve
         (shown faint). Series with fewer than 3k points (evaluation metrics logged now and then) stay raw.
         Each legend entry ends with the last (raw) value; NaN/inf values are counted in the panel.
+    titles: the panels' titles, one per entry of ``keys`` (default: the group names); names: a dict giving
+        keys a readable legend label (default: the key).
     """
     fn = "save_curves"
     if isinstance(records, (str, os.PathLike)):
@@ -117,6 +119,16 @@ def save_curves(records, path, keys=None, title=None, smooth=0):
                 raise ValueError(f"{fn}: no numeric values for {', '.join(map(repr, missing))} in the records "
                                  f"(numeric keys: {', '.join(numeric) or 'none'})")
             panels.append((group[0] if len(group) == 1 else _group_name(group[0]), group))
+    if titles is not None:
+        titles = list(titles)
+        if keys is None or len(titles) != len(panels):
+            raise ValueError(f"{fn}: titles needs keys, one title per panel ({len(panels)} panels, "
+                             f"{len(titles)} titles)")
+        import textwrap
+        width = 62 if len(panels) > 1 else 110             # a panel is about 430 px wide
+        panels = [("\n".join(textwrap.fill(line, width) for line in str(t).split("\n")), group)
+                  for t, (_, group) in zip(titles, panels)]
+    names = dict(names or {})
     shown = panels[:9]
     n = len(shown)
     cols = 1 if n == 1 else 2 if n <= 4 else 3
@@ -136,7 +148,7 @@ def save_curves(records, path, keys=None, title=None, smooth=0):
             if y.size == 0:
                 continue
             color = palette(j % 10)
-            label = f"{k}  (last {y[-1]:.4g})"
+            label = f"{names.get(k, k)}  (last {y[-1]:.4g})"
             finite = np.isfinite(y)
             if smooth > 1 and finite.sum() >= 3 * smooth:          # sparse series (eval metrics) stay raw
                 ax.plot(x, y, color=color, alpha=0.25, linewidth=1)
@@ -150,7 +162,7 @@ def save_curves(records, path, keys=None, title=None, smooth=0):
         if notes:                                          # above the plot, right of the title: never on data
             ax.text(1.0, 1.01, "; ".join(notes), transform=ax.transAxes, fontsize=8, color="#a50f15",
                     ha="right", va="bottom")
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=10 if titles is None else 9)
         ax.ticklabel_format(axis="y", useOffset=False)
         ax.set_xlabel(xkey or "record")
         ax.grid(True, alpha=0.3)

@@ -186,10 +186,11 @@ def save_toy_samples(real, fake, path, modes=None, title=None, density=True):
     return _base._save(fig, path)
 
 
-def save_toy_grid(named_sets, real, path, modes=None, title=None):
+def save_toy_grid(named_sets, real, path, modes=None, title=None, notes=None):
     """Several 2-D sample sets side by side over the same real data and modes: e.g. GAN | WGAN | WGAN-GP.
 
     named_sets: {name: (M, 2) samples} (ordered as given); real: (N, 2); modes: (K, 2) or None.
+    notes: {name: text} written under that panel (wrapped), e.g. why a model falls short.
     All panels share one square view so that spreads can be compared by eye.
     """
     fn = "save_toy_grid"
@@ -199,11 +200,29 @@ def save_toy_grid(named_sets, real, path, modes=None, title=None):
     pts = {name: _points(v, fn, f"the samples of {name!r}") for name, v in sets}
     xlim, ylim = _toy_view(real, list(pts.values()), modes)
     k = len(pts)
-    fig = _new_figure(40 + 340 * k, 440 if title else 410, layout="constrained")
-    axes = fig.subplots(1, k, squeeze=False, sharex=True, sharey=True)[0]
-    for ax, (name, p) in zip(axes, pts.items()):
+    import textwrap
+    wrapped = {name: textwrap.fill(str(t), 50) for name, t in (notes or {}).items() if t}
+    lines = max((t.count("\n") + 1 for t in wrapped.values()), default=0)
+    title_lines = str(title).count("\n") + 1 if title else 0
+    note_px = 14 * lines + 8 if lines else 0
+    fig = _new_figure(40 + 340 * k, 410 + 18 * (title_lines - 1) + note_px, layout="constrained")
+    if lines:                              # a row under the panels for the notes (the layout then makes room)
+        grid = fig.subplots(2, k, squeeze=False, height_ratios=[330, note_px])
+        axes, note_axes = grid[0], grid[1]
+        for ax in note_axes:
+            ax.set_axis_off()
+        axes[0].sharex(axes[0])
+        for ax in axes[1:]:
+            ax.sharex(axes[0])
+            ax.sharey(axes[0])
+    else:
+        axes, note_axes = fig.subplots(1, k, squeeze=False, sharex=True, sharey=True)[0], None
+    for i, (ax, (name, p)) in enumerate(zip(axes, pts.items())):
         _toy_panel(ax, real, p, modes, xlim, ylim)
         ax.set_title(str(name), fontsize=11)
+        if name in wrapped:
+            note_axes[i].text(0.0, 0.9, wrapped[name], fontsize=8.5, color="#a50f15", ha="left", va="top",
+                              transform=note_axes[i].transAxes)
     fig.legend(handles=_toy_legend_handles(modes), loc="outside lower center", ncol=3, fontsize=9, frameon=False)
     if title:
         fig.suptitle(str(title), fontsize=12)
