@@ -258,13 +258,15 @@ class GAN(AdversarialModel):
     def critic_loss(self, real, fake, y=None):
         n, m = real.shape[0], fake.shape[0]
         d = self.critic_outputs(real, fake, y)                       # logits, real first
-        xp = d.xp
-        target = xp.concat([xp.ones((n,), dtype=d.data.dtype), xp.zeros((m,), dtype=d.data.dtype)])
-        if n == m:          # mean over the real batch + mean over the fake batch = sum over both / n
-            loss = F.binary_cross_entropy_with_logits(d, Tensor(target), reduction="sum") * (1.0 / n)
+        xp, dt = d.xp, d.data.dtype
+        with _backend.device_scope(d.data):                          # the targets on the logits' device
+            target = Tensor(xp.concat([xp.ones((n,), dtype=dt), xp.zeros((m,), dtype=dt)]))
+            w = None if n == m else Tensor(xp.concat([xp.full((n,), 1.0 / n, dtype=dt),
+                                                      xp.full((m,), 1.0 / m, dtype=dt)]))
+        if w is None:       # mean over the real batch + mean over the fake batch = sum over both / n
+            loss = F.binary_cross_entropy_with_logits(d, target, reduction="sum") * (1.0 / n)
         else:
-            w = xp.concat([xp.full((n,), 1.0 / n, dtype=d.data.dtype), xp.full((m,), 1.0 / m, dtype=d.data.dtype)])
-            loss = F.binary_cross_entropy_with_logits(d, Tensor(target), weight=Tensor(w), reduction="sum")
+            loss = F.binary_cross_entropy_with_logits(d, target, weight=w, reduction="sum")
         p = d.detach().sigmoid()                                      # D's probabilities, for the log only
         return loss, {"d_loss": loss.detach(), "d_real": p[:n].mean(), "d_fake": p[n:].mean()}
 

@@ -149,13 +149,14 @@ def diff_augment(x, policy=POLICIES, translation=0.125, cutout_ratio=0.5):
     if not isinstance(x, Tensor) or x.ndim != 4:
         raise ShapeError(f"diff_augment: takes images (N, C, H, W), got shape {tuple(x.shape)}")
     be = _backend.backend_of(x.data)
-    n, _, h, w = x.shape
-    if "translation" in policy:
-        sy, sx = int(h * translation + 0.5), int(w * translation + 0.5)
-        x = translate(x, _randint(be, n, -sy, sy), _randint(be, n, -sx, sx))
-    if "cutout" in policy:
-        size = int(min(h, w) * cutout_ratio + 0.5)
-        half = size // 2
-        x = cutout(x, _randint(be, n, 0, h - 1) - half, _randint(be, n, 0, w - 1) - half, size)
+    with _backend.device_scope(x.data):            # the random draws on the images' device
+        n, _, h, w = x.shape
+        if "translation" in policy:
+            sy, sx = int(h * translation + 0.5), int(w * translation + 0.5)
+            x = translate(x, _randint(be, n, -sy, sy), _randint(be, n, -sx, sx))
+        if "cutout" in policy:
+            size = int(min(h, w) * cutout_ratio + 0.5)
+            half = size // 2
+            x = cutout(x, _randint(be, n, 0, h - 1) - half, _randint(be, n, 0, w - 1) - half, size)
     return x
 
