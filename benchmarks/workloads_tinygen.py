@@ -13,8 +13,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import tinygen as tg  # noqa: E402
 import tinygen.functional as F  # noqa: E402
 from tinygen import nn, optim  # noqa: E402
+from tinygen import _malloc  # noqa: E402
 
 from bench_spec import CLIP, N_CRITIC  # noqa: E402
+
+# a training process, set up as tinygen.train() and the tinygen command set theirs up (benchmarks/NOTES.md 5)
+_malloc.tune()
 
 NAME = "tinygen"
 

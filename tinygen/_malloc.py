@@ -10,9 +10,12 @@ benchmark step (benchmarks/NOTES.md): ~9,000 page faults per step, about a fifth
 What it costs: the process keeps up to ``TRIM`` bytes of freed memory mapped (its RSS stays near its peak
 instead of shrinking after a step), which is what a training process wants anyway.
 
-It is applied once, when tinygen is imported, only on glibc, and only if the user has not configured malloc
-already (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_TOP_PAD_`` or ``GLIBC_TUNABLES`` in
-the environment). ``TINYGEN_MALLOC=default`` in the environment leaves malloc alone.
+It is a process-wide setting, so ``import tinygen`` does not make it: it is applied where tinygen owns the
+process, by :func:`tinygen.train.train` and the ``tinygen`` command (``tinygen.cli.main``), once (later calls
+do nothing), only on glibc, and only if the user has not configured malloc already
+(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_TOP_PAD_`` or ``GLIBC_TUNABLES`` in the
+environment). ``TINYGEN_MALLOC=default`` in the environment leaves malloc alone. A training loop of your own
+can call :func:`tune` itself.
 """
 from __future__ import annotations
 

@@ -492,6 +492,8 @@ def main(argv=None):
     except SystemExit as e:              # a usage mistake (one line already on stderr), or --help
         return e.code
     args.argv = argv
+    from tinygen import _malloc
+    _malloc.tune()                     # tinygen owns this process: keep freed array memory in it (see _malloc)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np  # host-side data checks
 
+from . import _malloc
 from . import backend as _backend
 from . import runs
 from .data import DataLoader, Dataset, load_dataset
@@ -229,6 +230,7 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
         raise ValueError(f"seconds must be a positive number, got {seconds!r}")
     device = _backend.normalize_device(device)
     _backend.get_backend(device)                      # DeviceError now, with one sentence
+    _malloc.tune()                # this process trains now: keep freed array memory in it (see _malloc)
     out = Path(out_dir)
     with RunLock(out, create=not resume):
         if resume:

@@ -22,7 +22,6 @@ import importlib
 
 import numpy as np
 
-from .. import _malloc
 
 __all__ = [
     "DeviceError", "DType", "namespace", "device_of", "get_backend", "normalize_device", "to_numpy",
@@ -313,7 +312,6 @@ def _host_uniform(rng, shape, dtype):
 
 
 NUMPY = NumpyBackend("cpu")
-_malloc.tune()  # glibc: reuse freed array memory instead of page-faulting fresh pages every step (see _malloc)
 _backends = {"cpu": NUMPY}
 _cpu_backend = NUMPY          # what "cpu" computes with (NUMPY, or the strict backend while testing)
 _by_type = {np.ndarray: NUMPY}  # array type -> backend; filled lazily
