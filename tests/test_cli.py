@@ -333,3 +333,11 @@ def test_nan_in_training_is_one_sentence_and_exit_1(capsys, tmp_path):
     assert "detect_anomaly traced it to" in lines[0]
     # the line that matters is the model's (no user code runs between tinygen's loop and the op)
     assert f"called at {os.path.join(os.path.dirname(tg.__file__), 'models', 'nets.py')}:" in lines[0], lines[0]
+
+
+def test_demo_does_not_import_the_cli():
+    # cli imports demo (for `tinygen demo`); demo never imports cli back (`python -m tinygen` is the way in)
+    code = "import sys, tinygen.demo; print('tinygen.cli' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    assert out.stdout.strip() == "False"

@@ -199,8 +199,3 @@ def _summary(out, results, pictures, total):
     lines.append("Each run folder also has config.json, metrics.jsonl and checkpoint.npz: "
                  "`tinygen sample RUN`, `tinygen interpolate RUN`, `tinygen train ... --resume` use them.")
     print("\n".join(lines), flush=True)
-
-
-if __name__ == "__main__":  # python -m tinygen.demo [same options as tinygen demo]
-    from tinygen.cli import main
-    sys.exit(main(["demo"] + sys.argv[1:]))
