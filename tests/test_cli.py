@@ -4,6 +4,7 @@ answered with one sentence on stderr, exit code 2 and no traceback.
 Most cases call ``main(argv)`` in this process (fast); a few run the installed console script in a subprocess
 to check what a user really sees, including Ctrl-C.
 """
+import argparse
 import json
 import os
 import signal
@@ -341,3 +342,10 @@ def test_demo_does_not_import_the_cli():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert out.stdout.strip() == "False"
+
+
+def test_the_usage_block_names_every_command():
+    import tinygen.cli as cli
+    sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [name for name in sub.choices if f"    tinygen {name}" not in cli.__doc__]
+    assert not missing, f"tinygen/cli.py's usage block does not show {missing}"

@@ -3,18 +3,22 @@
     tinygen demo [--out DIR] [--quick]        the tour: a VAE and a WGAN-GP on MNIST, the GAN family on ring8
     tinygen train MODEL [--data mnist|ring8|grid25|swissroll|PATH] [--arch mlp|conv] [--conditional]
                   [--epochs N | --steps N] [--batch-size N] [--lr X] [--seed N] [--device cpu|cuda]
-                  [--threads N|auto] [--out DIR] [--resume] [--overwrite]
+                  [--threads N|auto] [--no-augment] [--out DIR] [--resume] [--overwrite]
     tinygen sample RUN [--n 64] [--label 7] [--out FILE]
     tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
     tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
+    tinygen eval RUN [--iwae-k 500]                        every metric that applies; writes RUN/eval.json
+    tinygen compare [--data mnist|ring8|grid25] [--budget-minutes 10] [--models ae,vae,...] [--runs RUN ...]
+                    [--arch mlp|conv] [--jobs N] [--quick] [--out DIR]    the five models side by side: a report
     tinygen info                              versions and devices
     tinygen gradcheck [NAMES...] [--all]      first- and second-order gradient checks (ops, composites, models)
     tinygen graph MODEL [--out graph.png]     the graph of one training step of a small MODEL
     tinygen derivation NAME                   a worked example of docs/derivations.md, checked numerically
 
-Bad input (including a damaged or forged run folder, and counts too large for memory or for a picture) gets one
-sentence on stderr and exit code 2, never a traceback (``TINYGEN_DEBUG=1`` shows it). A NaN in training exits
-with 1; Ctrl-C during training with 130 and SIGTERM with 143, both after saving a checkpoint.
+``python -m tinygen`` is the same command. Bad input (including a damaged or forged run folder, and counts too
+large for memory or for a picture) gets one sentence on stderr and exit code 2, never a traceback
+(``TINYGEN_DEBUG=1`` shows it). A NaN in training exits with 1; Ctrl-C during training with 130 and SIGTERM
+with 143, both after saving a checkpoint.
 """
 from __future__ import annotations
 

@@ -155,11 +155,10 @@ def _forever(loader):
 
 
 def _nonfinite_param(model):
-    xp_finite = None
+    """The name of the first parameter holding a NaN or an infinity, or None."""
     for name, p in model.named_parameters():
         xp = _backend.namespace(p.data)
-        xp_finite = xp.all(xp.isfinite(p.data))
-        if not bool(xp_finite):
+        if not bool(xp.all(xp.isfinite(p.data))):
             return name
     return None
 
