@@ -1,22 +1,26 @@
-"""The insides of :func:`tinygen.train.train`: the per-run state and its periodic work (metrics lines,
-held-out evaluation, pictures, checkpoints), the endings (Ctrl-C, NaN with the replay under
-``detect_anomaly``), the progress display and the Ctrl-C guard. Nothing here is public but the two errors,
-which :mod:`tinygen.train` re-exports."""
+"""The insides of :func:`tinygen.train.train`: the step loop (:class:`Loop`, set up by one
+:class:`LoopSettings`), its periodic work (metrics lines, held-out evaluation, pictures, checkpoints), the
+endings (Ctrl-C, NaN with the replay under ``detect_anomaly``), the progress display (:class:`Reporter`) and
+the Ctrl-C guard. :mod:`tinygen.train` uses the names without an underscore; of them only the two errors are
+tinygen's API (``tinygen.train`` re-exports them)."""
 from __future__ import annotations
 
+import math
 import re
 import signal
 import sys
 import threading
 import time
 import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import backend as _backend
 from . import figures, runs
 from .autograd import AnomalyError, detect_anomaly
 from .data import DataLoader
 
-__all__ = ["TrainingInterrupted", "NonFiniteLossError"]
+__all__ = ["TrainingInterrupted", "NonFiniteLossError", "Loop", "LoopSettings", "Reporter"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -112,7 +116,7 @@ class _StopGuard:
         return False
 
 
-class _Reporter:
+class Reporter:
     """A tqdm bar on a terminal; otherwise (progress="auto") a line about every 10% of the run."""
 
     def __init__(self, progress, total, start, desc):
@@ -154,6 +158,26 @@ def _forever(loader):
         yield from loader
 
 
+def _x_y(batch):
+    """A DataLoader batch as (x, y): y is None for data without labels."""
+    return batch if len(batch) == 2 else (batch[0], None)
+
+
+def _read_back(pending, window):
+    """The pending steps' numbers as host floats, added to the window in order; ((step, key, value) of the
+    first non-finite one, or None; the last step's logs as floats). Empties ``pending``."""
+    failure, floats = None, {}
+    for step, logs in pending:
+        floats = {k: float(v) for k, v in logs.items()}
+        bad = next((k for k, v in floats.items() if not math.isfinite(v)), None)
+        if bad is not None:
+            failure = (step, bad, floats[bad])
+            break
+        window.add(floats)
+    pending.clear()
+    return failure, floats
+
+
 def _nonfinite_param(model):
     """The name of the first parameter holding a NaN or an infinity, or None."""
     for name, p in model.named_parameters():
@@ -168,20 +192,90 @@ def _epoch_of(loader):
     return max(0, st["epoch"] - 1) + st["batch"] / len(loader)
 
 
-class _Loop:
+@dataclass
+class LoopSettings:
+    """What one training session runs, as :func:`tinygen.train.train` set it up."""
+    model: object                  # a tinygen.models GenerativeModel, on ``device``, in training mode
+    optimizers: dict               # what model.make_optimizers returned (restored from the checkpoint on resume)
+    loader: DataLoader             # shuffled, drop_last; at the checkpoint's position on resume
+    out: Path                      # the run folder
+    device: str
+    seed: int                      # the run's; pictures and held-out numbers draw from seed + 1 and seed + 2
+    data: object                   # the training data (train._Data: host arrays x, y, name, kind)
+    held: object                   # the held-out data (the same), or None
+    every: dict                    # steps between "log", "sample", "eval" and "checkpoint"
+    total: int                     # the step to end after
+    pictures: bool = True          # False: no PNG
+    eval_size: int = 2000          # held-out samples per evaluation
+    seconds: float | None = None   # the time budget (all sessions), or None
+    resumed: dict = field(default_factory=dict)   # the checkpoint's "extra": running means, elapsed seconds
+
+
+class Loop:
     """The loop's state and its periodic work: metrics lines, evaluation, pictures, checkpoints."""
 
-    def __init__(self, model, optimizers, loader, out, device, seed, data, held, every, total, pictures,
-                 eval_size, extra):
-        self.model, self.optimizers, self.loader, self.out = model, optimizers, loader, out
-        self.device, self.seed, self.data, self.held, self.every = device, seed, data, held, every
-        self.total, self.pictures, self.eval_size = total, pictures, eval_size
-        self.window = _Window({k: tuple(v) for k, v in (extra.get("window") or {}).items()})
-        self.elapsed0 = float(extra.get("elapsed", 0.0))
+    def __init__(self, settings):
+        s = self.settings = settings
+        self.model, self.optimizers, self.loader, self.out = s.model, s.optimizers, s.loader, s.out
+        self.device, self.every, self.total = s.device, s.every, s.total
+        self.window = _Window({k: tuple(v) for k, v in (s.resumed.get("window") or {}).items()})
+        self.elapsed0 = float(s.resumed.get("elapsed", 0.0))
         self.t0 = self.curves_drawn = time.perf_counter()
         self.last_logs, self.last_heldout = {}, {}
         self.checkpoint_step = None
         self.warned = set()
+
+    def run(self, step, reporter, callback=None):
+        """Train from ``step`` until ``total`` (or the time budget); returns the last step. Ctrl-C, SIGTERM
+        and a KeyboardInterrupt out of ``callback`` raise TrainingInterrupted, a NaN NonFiniteLossError."""
+        model, optimizers, loader = self.model, self.optimizers, self.loader
+        in_step, failure, guard = False, None, _StopGuard()
+        log = runs.MetricsLog(self.out)
+        # the step's numbers stay on the device (0-d tensors) until a step that logs, checkpoints or ends reads
+        # them all back at once: one host sync per log line on a GPU instead of several per step
+        pending, every_step = [], self.device == "cpu" or callback is not None
+        try:
+            with guard:
+                batches = _forever(loader)
+                while step < self.total:
+                    x, y = _x_y(next(batches))
+                    in_step = True
+                    logs = model.train_step(x, y, optimizers)
+                    in_step = False
+                    step += 1
+                    pending.append((step, logs))
+                    self._end_if_out_of_time(step, reporter)
+                    if every_step or guard.requested or self._reads_back(step):
+                        failure, logs = _read_back(pending, self.window)
+                        if failure is not None:
+                            break
+                    self.after_step(step, log)
+                    reporter.step(step, _epoch_of(loader), self.last_logs)
+                    if callback is not None:
+                        callback(step, logs)
+                    if guard.requested:
+                        raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            reporter.close()
+            log.close()
+            _read_back(pending, self.window)        # the checkpoint's window holds every finished step
+            raise self.interrupted(step, in_step, guard.signum) from None
+        finally:
+            reporter.close()
+            log.close()
+        if failure is not None:
+            raise self.nonfinite(*failure)
+        self.finish(step)
+        return step
+
+    def _end_if_out_of_time(self, step, reporter):
+        seconds = self.settings.seconds
+        if seconds is not None and step < self.total and self.elapsed() >= seconds:
+            self.total = reporter.total = step              # out of time: this step is the last
+
+    def _reads_back(self, step):
+        """Whether this step's numbers are needed on the host now: it logs, checkpoints or ends the run."""
+        return step == self.total or not (step % self.every["log"] and step % self.every["checkpoint"])
 
     def elapsed(self):
         return self.elapsed0 + time.perf_counter() - self.t0
@@ -200,7 +294,7 @@ class _Loop:
                 self.last_heldout = self.evaluate()
                 rec.update(self.last_heldout)
             log.write(rec)
-        if self.pictures and step % e["sample"] == 0 and not last:
+        if self.settings.pictures and step % e["sample"] == 0 and not last:
             self.draw("samples", step)
             if time.perf_counter() - self.curves_drawn > 60:    # about a second each: now and then
                 self.draw("curves", step)
@@ -210,7 +304,7 @@ class _Loop:
 
     def finish(self, step):
         self.checkpoint(step)
-        if self.pictures:
+        if self.settings.pictures:
             for what in ("samples", "curves", "reconstructions", "interpolations", "latent"):
                 self.draw(what, step)
 
@@ -218,19 +312,19 @@ class _Loop:
         """Held-out numbers (the model's evaluate, averaged over chunks) and, on the 2-D mixtures, VEEGAN's
         mode coverage of 2,500 samples."""
         out = {}
-        with runs.isolated_rng(self.device, self.seed + 2), _eval_mode(self.model):
-            if self.held is not None:
-                res = figures.evaluate_heldout(self.model, self.held.x[:self.eval_size],
-                                               None if self.held.y is None else self.held.y[:self.eval_size])
+        with runs.isolated_rng(self.device, self.settings.seed + 2), _eval_mode(self.model):
+            held, n = self.settings.held, self.settings.eval_size
+            if held is not None:
+                res = figures.evaluate_heldout(self.model, held.x[:n], None if held.y is None else held.y[:n])
                 out.update({f"{k}_heldout": v for k, v in res.items()})
-            if self.data.is_mixture:
-                out.update(figures.mode_coverage(self.model, self.data.name))
+            if self.settings.data.is_mixture:
+                out.update(figures.mode_coverage(self.model, self.settings.data.name))
         return out
 
     def draw(self, what, step):
         try:
-            with runs.isolated_rng(self.device, self.seed + 1), _eval_mode(self.model):
-                figures.draw(what, self.model, self.out, step, self.data, self.held)
+            with runs.isolated_rng(self.device, self.settings.seed + 1), _eval_mode(self.model):
+                figures.draw(what, self.model, self.out, step, self.settings.data, self.settings.held)
         except Exception as e:  # a picture must never cost the run
             if what not in self.warned:
                 self.warned.add(what)
@@ -254,7 +348,7 @@ class _Loop:
                                        f"{self.checkpoint_step} in {ckpt} is kept; resume to continue from it",
                                        self.checkpoint_step, ckpt, False, signum)
         self.checkpoint(step)
-        if self.pictures:
+        if self.settings.pictures:
             self.draw("curves", step)
         return TrainingInterrupted(f"interrupted at step {step}: checkpoint saved in {ckpt}; resume to continue",
                                    step, ckpt, True, signum)
@@ -288,8 +382,7 @@ class _Loop:
         runs.restore_checkpoint(state, model=self.model, optimizers=self.optimizers, loader=loader)
         batches = _forever(loader)
         for s in range(int(state["step"]) + 1, step + 1):
-            batch = next(batches)
-            x, y = batch if len(batch) == 2 else (batch[0], None)
+            x, y = _x_y(next(batches))
             if s < step:
                 self.model.train_step(x, y, self.optimizers)
                 continue

@@ -18,6 +18,9 @@ deletes them and nothing else (:func:`files_to_replace`).
     run = load_run("runs/vae-mnist")          # the model rebuilt from config.json, weights from the checkpoint
     images = run.model.sample(16)
 
+Training opens a folder through :class:`Session` (a fresh run, or a resumed one: the checks, the checkpoint
+restored, config.json completed); the generators' states and :class:`isolated_rng` are in :mod:`tinygen.rng`.
+
 Errors about a run folder (missing, no config, an unreadable, damaged or forged config or checkpoint, a resume
 that does not match) raise :class:`RunError` (a ``ValueError``) with one sentence.
 """
@@ -34,6 +37,7 @@ import numpy as np  # host-side bookkeeping (data arrays, RNG states)
 
 from . import backend as _backend
 from .atomic import atomic_write, open_append, write_error
+from .rng import isolated_rng, rng_states, set_rng_states  # noqa: F401 (runs.isolated_rng: the callers' name)
 from .serialization import CheckpointError
 from .serialization import load as _load
 from .serialization import save as _save
@@ -196,46 +200,118 @@ class MetricsLog:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# RNG states and checkpoints
+# a training session in a run folder: a fresh run, or a resumed one
 # ---------------------------------------------------------------------------------------------------------
-def rng_states(device):
-    """The states of the device's generator and of the CPU generator (data order): what a resume restores."""
-    be = _backend.get_backend(device)
-    dev = None if _backend.normalize_device(device) == "cpu" else be.rng_state()   # the CPU: one generator
-    return {"device": device, "device_state": dev, "cpu": _backend.cpu_generator().bit_generator.state}
+def run_config(model, data, held, optimizers, training, command):
+    """What config.json records about a run (:meth:`Session.begin` adds ``created`` and ``sessions``)."""
+    return {
+        "format": RUN_FORMAT, "version": 1,
+        "model": {"kind": model.kind, "config": model.config(), "parameters": model.num_parameters()},
+        "data": {"name": data.name, "kind": data.kind, "num_train": len(data.x),
+                 "num_heldout": 0 if held is None else len(held.x), "shape": list(data.x.shape[1:]),
+                 "range": list(getattr(model, "data_range", None) or ())},
+        "optimizers": _optimizer_settings(optimizers),
+        "training": training, "versions": versions(), "command": command,
+    }
 
 
-def set_rng_states(states):
-    """Restore what :func:`rng_states` returned."""
-    _backend.cpu_generator().bit_generator.state = states["cpu"]
-    if states.get("device_state") is not None:
-        _backend.get_backend(states["device"]).set_rng_state(states["device_state"])
+def _optimizer_settings(optimizers):
+    return {k: {"type": type(o).__name__, **{h: v for h, v in o.param_groups[0].items() if h != "params"}}
+            for k, o in optimizers.items()}
 
 
-class isolated_rng:
-    """``with isolated_rng(device, seed):`` draw from freshly seeded generators, then put the training
-    generators back exactly as they were: pictures and held-out numbers never change the training's noise,
-    and every sample grid of a run starts from the same noise (so the grids show the same z's learning)."""
+class Session:
+    """One training session in the run folder ``out`` (locked by the caller): ``resume`` continues the run
+    there; otherwise a fresh run starts, after deleting the files of the run there with ``overwrite``.
+    RunError with one sentence when the folder does not allow it."""
 
-    def __init__(self, device, seed):
-        self.device, self.seed = device, int(seed)
+    def __init__(self, out, resume, overwrite):
+        self.out, self.resumed = Path(out), bool(resume)
+        self.old = read_config(out) if resume else None                 # the run's config.json
+        self._doomed = [] if resume else files_to_replace(out, overwrite)
 
-    def __enter__(self):
-        backends = [_backend.NUMPY]                       # the CPU generator: data order, host-side draws
-        be = _backend.get_backend(self.device)
-        if be is not _backend.NUMPY and "rng" in vars(be):
-            backends.append(be)
-        self.saved = [(b, b.rng) for b in backends]       # the generator objects themselves
-        for b in backends:
-            b.reseed(self.seed)                           # new objects: the saved ones are left untouched
-        return self
+    def batch_size_and_seed(self, batch_size, seed):
+        """The session's batch size (None: the model's default) and seed: a fresh run's default seed is 0; a
+        resumed run keeps its own (another seed is refused) and, unless given one, its batch size."""
+        if not self.resumed:
+            return batch_size, 0 if seed is None else seed
+        t = self.old["training"]
+        run_seed = t.get("seed", 0)
+        if type(run_seed) is not int or run_seed < 0:
+            raise ValueError(f"the seed in config.json must be an integer >= 0, got {run_seed!r}")
+        if seed is not None and seed != run_seed:
+            raise RunError(f"cannot resume this run with seed {seed}: it was started with seed {run_seed}, and a "
+                           f"resumed run continues its random generators from the checkpoint")
+        run_batch = t.get("batch_size")
+        return batch_size or (run_batch if type(run_batch) is int and run_batch >= 1 else None), run_seed
 
-    def __exit__(self, *exc):
-        for b, rng in self.saved:
-            b.rng = rng
-        return False
+    def begin(self, config, model, optimizers, loader, lr):
+        """A fresh run: delete the old run's files. A resumed run: check that ``config`` continues it, restore
+        its checkpoint into the model, optimizers, loader and generators, and set the learning rate ``lr``
+        (None: the checkpoint's). Completes ``config``; returns (the first step, the checkpoint's "extra")."""
+        if not self.resumed:
+            for f in self._doomed:
+                f.unlink(missing_ok=True)
+            config["created"] = now_iso()
+            config["sessions"] = [{"started": config["created"], "from_step": 0}]
+            return 0, {}
+        old = self.old
+        _check_resume(old, config)
+        state = load_checkpoint(self.out)
+        fresh_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optimizers.items()}
+        restore_checkpoint(state, model=model, optimizers=optimizers, loader=loader)
+        start, total = int(state["step"]), config["training"]["total_steps"]
+        if start >= total:
+            raise RunError(f"the run in {str(self.out)!r} is already at step {start}, which is not before the "
+                           f"requested end ({total} steps); ask for more epochs or steps to continue it")
+        session = {"started": now_iso(), "from_step": start}
+        if lr is not None:        # the new learning rate, as make_optimizers(lr) sets it, from this step on
+            for k, o in optimizers.items():
+                for g, new_lr in zip(o.param_groups, fresh_lrs[k]):
+                    g["lr"] = new_lr
+            session["lr"] = lr
+        else:
+            config["training"]["lr"] = old["training"].get("lr")
+        if config["training"]["device"] != old["training"].get("device"):
+            session["device"] = config["training"]["device"]
+        config["optimizers"] = _optimizer_settings(optimizers)          # what they really use now
+        config["created"] = old.get("created")
+        sessions = old.get("sessions")
+        config["sessions"] = (sessions if isinstance(sessions, list) else []) + [session]
+        return start, dict(state.get("extra") or {})
+
+    def write_config(self, config, start, log_every):
+        """Write config.json; a resumed run first drops the metrics lines written after its checkpoint at
+        ``start`` (a session's last line off the ``log_every`` schedule included: the resume writes it again)."""
+        if self.resumed:
+            old_every = self.old["training"].get("log_every")
+            old_every = old_every if type(old_every) is int and old_every >= 1 else log_every
+            truncate_metrics(self.out, start if start % old_every == 0 else start - 1)
+        write_config(self.out, config)
 
 
+def _check_resume(old, new):
+    """The resumed run must be the same model, data and batch size (otherwise the data order would differ)."""
+    what = []
+    if old["model"]["kind"] != new["model"]["kind"]:
+        what.append(f"the model is {new['model']['kind']!r}, the run's is {old['model']['kind']!r}")
+    elif old["model"].get("config") != json_roundtrip(new["model"]["config"]):
+        o, n = old["model"].get("config") or {}, json_roundtrip(new["model"]["config"])
+        keys = sorted(k for k in set(o) | set(n) if o.get(k) != n.get(k))
+        what.append("the model's settings differ (" + ", ".join(f"{k}: {o.get(k)!r} in the run, {n.get(k)!r} now"
+                                                               for k in keys) + ")")
+    if old.get("data", {}).get("name") != new["data"]["name"]:
+        what.append(f"the data is {new['data']['name']!r}, the run's is {old.get('data', {}).get('name')!r}")
+    ob = old.get("training", {}).get("batch_size")
+    if ob != new["training"]["batch_size"]:
+        what.append(f"the batch size is {new['training']['batch_size']}, the run's is {ob}")
+    if what:
+        raise RunError("cannot resume this run: " + "; ".join(what))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# checkpoints
+# ---------------------------------------------------------------------------------------------------------
 def save_checkpoint(run_dir, *, model, optimizers, loader, step, epoch, device, extra=None):
     """Write ``run_dir/checkpoint.npz`` atomically (the previous one survives a crash mid-write)."""
     state = {

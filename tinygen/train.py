@@ -44,7 +44,7 @@ from . import _malloc
 from . import backend as _backend
 from . import runs
 from .data import DataLoader, Dataset, load_dataset
-from .loop import NonFiniteLossError, TrainingInterrupted, _epoch_of, _forever, _Loop, _Reporter, _StopGuard
+from .loop import Loop, LoopSettings, NonFiniteLossError, Reporter, TrainingInterrupted
 from .runlock import RunLock
 from .runs import RunError
 
@@ -162,21 +162,6 @@ def _check_fits(model, d):
 # -------------------------------------------------------------------------------------------------------------
 # train
 # -------------------------------------------------------------------------------------------------------------
-def _read_back(pending, window):
-    """The pending steps' numbers as host floats, added to the window in order; ((step, key, value) of the
-    first non-finite one, or None; the last step's logs as floats). Empties ``pending``."""
-    failure, floats = None, {}
-    for step, logs in pending:
-        floats = {k: float(v) for k, v in logs.items()}
-        bad = next((k for k, v in floats.items() if not math.isfinite(v)), None)
-        if bad is not None:
-            failure = (step, bad, floats[bad])
-            break
-        window.add(floats)
-    pending.clear()
-    return failure, floats
-
-
 def _on_training_device(fn):
     """Run ``train`` with its device current (a GPU's: the loop's own array work, its checks, evaluations and
     pictures, runs there; nothing on the CPU)."""
@@ -224,55 +209,47 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
     """
     given = dict(log=log_every, sample=sample_every, eval=eval_every, checkpoint=checkpoint_every)
     epochs, steps, batch_size, seed, eval_size = _check_arguments(
-        model, out_dir, epochs, steps, batch_size, lr, seed, progress, given, eval_size, resume, overwrite)
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
-                                or not seconds > 0 or not math.isfinite(seconds)):
-        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+        model, out_dir, epochs, steps, batch_size, lr, seed, progress, given, eval_size, resume, overwrite, seconds)
     device = _backend.normalize_device(device)
     _backend.get_backend(device)                      # DeviceError now, with one sentence
     _malloc.tune()                # this process trains now: keep freed array memory in it (see _malloc)
     out = Path(out_dir)
     with RunLock(out, create=not resume):
-        if resume:
-            old, doomed = runs.read_config(out), []
-            batch_size, seed = _resumed_settings(old, batch_size, seed)
-        else:
-            old, doomed, seed = None, runs.files_to_replace(out, overwrite), 0 if seed is None else seed
+        session = runs.Session(out, resume, overwrite)
+        batch_size, seed = session.batch_size_and_seed(batch_size, seed)
         train_data, held = resolve_data(model, data, heldout)
-        batch_size = batch_size or int(getattr(model, "default_batch_size", 64))
-        if len(train_data.x) < batch_size:
-            raise ValueError(f"the batch size {batch_size} is larger than the {len(train_data.x)} training samples")
-        model.to(device)
-        model.train()
-        optimizers = model.make_optimizers(lr)
-        arrays = (train_data.x,) if train_data.y is None else (train_data.x, train_data.y)
-        loader = DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True, device=device)
+        optimizers, loader = _prepare(model, train_data, batch_size, device, lr)
         total = steps if steps is not None else epochs * len(loader)
         every = _schedule(total, given)
-        settings = {"epochs": epochs, "steps": steps, "seconds": seconds, "total_steps": total,
-                    "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
-                    "steps_per_epoch": len(loader), "drop_last": True,
-                    **{f"{k}_every": v for k, v in every.items()}}
-        config = _config(model, train_data, held, optimizers, settings, command)
-        if resume:
-            start, extra = _resume(out, old, config, model, optimizers, loader, lr)
-        else:
-            for f in doomed:
-                f.unlink(missing_ok=True)
+        training = {"epochs": epochs, "steps": steps, "seconds": seconds, "total_steps": total,
+                    "batch_size": loader.batch_size, "lr": lr, "seed": seed, "device": device,
+                    "steps_per_epoch": len(loader), "drop_last": True, **{f"{k}_every": v for k, v in every.items()}}
+        config = runs.run_config(model, train_data, held, optimizers, training, command)
+        start, resumed = session.begin(config, model, optimizers, loader, lr)
+        if not resume:
             _backend.manual_seed(seed)
-            start, extra = 0, {}
-            config["created"] = runs.now_iso()
-            config["sessions"] = [{"started": config["created"], "from_step": 0}]
-        ctx = _Loop(model, optimizers, loader, out, device, seed, train_data, held, every, total, pictures,
-                    eval_size, extra)
-        ctx.seconds = seconds
-        reporter = _Reporter(progress if progress is not None else False, total, start,
-                             f"{model.kind} on {train_data.name}")
-        return _run(ctx, reporter, config, old, start, callback)
+        loop = Loop(LoopSettings(model, optimizers, loader, out, device, seed, train_data, held, every, total,
+                                 pictures, eval_size, seconds, resumed))
+        reporter = Reporter(progress if progress is not None else False, total, start,
+                            f"{model.kind} on {train_data.name}")
+        return _run(loop, reporter, session, config, start, callback)
+
+
+def _prepare(model, train_data, batch_size, device, lr):
+    """The model on ``device`` in training mode, its optimizers, and the DataLoader (``batch_size`` None: the
+    model's default)."""
+    batch_size = batch_size or int(getattr(model, "default_batch_size", 64))
+    if len(train_data.x) < batch_size:
+        raise ValueError(f"the batch size {batch_size} is larger than the {len(train_data.x)} training samples")
+    model.to(device)
+    model.train()
+    optimizers = model.make_optimizers(lr)
+    arrays = (train_data.x,) if train_data.y is None else (train_data.x, train_data.y)
+    return optimizers, DataLoader(*arrays, batch_size=batch_size, shuffle=True, drop_last=True, device=device)
 
 
 def _check_arguments(model, out_dir, epochs, steps, batch_size, lr, seed, progress, given, eval_size, resume,
-                     overwrite):
+                     overwrite, seconds):
     """The arguments of :func:`train` that can be checked before anything is read: one sentence each."""
     if out_dir is None:
         raise ValueError("train needs out_dir, the run folder to write into")
@@ -292,6 +269,9 @@ def _check_arguments(model, out_dir, epochs, steps, batch_size, lr, seed, progre
                            or not math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     seed = _count("seed", seed, minimum=0)
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                or not seconds > 0 or not math.isfinite(seconds)):
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
     if progress not in ("auto", "bar", "lines", True, False, None):
         raise ValueError(f"progress must be 'auto', True, 'lines' or False, got {progress!r}")
     from .models.base import GenerativeModel
@@ -309,148 +289,25 @@ def _schedule(total, given):
                 checkpoint=given["checkpoint"] or max(1, -(-total // 10)))
 
 
-def _optimizer_settings(optimizers):
-    return {k: {"type": type(o).__name__, **{h: v for h, v in o.param_groups[0].items() if h != "params"}}
-            for k, o in optimizers.items()}
-
-
-def _config(model, train_data, held, optimizers, settings, command):
-    """What config.json records about a run (its ``created`` and ``sessions`` are added by the caller)."""
-    return {
-        "format": runs.RUN_FORMAT, "version": 1,
-        "model": {"kind": model.kind, "config": model.config(), "parameters": model.num_parameters()},
-        "data": {"name": train_data.name, "kind": train_data.kind, "num_train": len(train_data.x),
-                 "num_heldout": 0 if held is None else len(held.x), "shape": list(train_data.x.shape[1:]),
-                 "range": list(getattr(model, "data_range", None) or ())},
-        "optimizers": _optimizer_settings(optimizers),
-        "training": settings, "versions": runs.versions(), "command": command,
-    }
-
-
-def _resumed_settings(old, batch_size, seed):
-    """A resumed run's batch size (None: the run's) and seed (None: the run's; another one is refused)."""
-    t = old["training"]
-    run_seed = _count("the seed in config.json", t.get("seed", 0), minimum=0)
-    if seed is not None and seed != run_seed:
-        raise RunError(f"cannot resume this run with seed {seed}: it was started with seed {run_seed}, and a "
-                       f"resumed run continues its random generators from the checkpoint")
-    run_batch = t.get("batch_size")
-    return batch_size or (run_batch if type(run_batch) is int and run_batch >= 1 else None), run_seed
-
-
-def _resume(out, old, config, model, optimizers, loader, lr):
-    """Restore the checkpoint into model, optimizers and loader; returns (start step, the loop's extra)."""
-    _check_resume(old, config)
-    state = runs.load_checkpoint(out)
-    fresh_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optimizers.items()}
-    runs.restore_checkpoint(state, model=model, optimizers=optimizers, loader=loader)
-    start, total = int(state["step"]), config["training"]["total_steps"]
-    if start >= total:
-        raise RunError(f"the run in {str(out)!r} is already at step {start}, which is not before the "
-                       f"requested end ({total} steps); ask for more epochs or steps to continue it")
-    session = {"started": runs.now_iso(), "from_step": start}
-    if lr is not None:            # the new learning rate, as make_optimizers(lr) sets it, from this step on
-        for k, o in optimizers.items():
-            for g, new_lr in zip(o.param_groups, fresh_lrs[k]):
-                g["lr"] = new_lr
-        session["lr"] = lr
-    else:
-        config["training"]["lr"] = old["training"].get("lr")
-    if config["training"]["device"] != old["training"].get("device"):
-        session["device"] = config["training"]["device"]
-    config["optimizers"] = _optimizer_settings(optimizers)          # what they really use now
-    config["created"] = old.get("created")
-    sessions = old.get("sessions")
-    config["sessions"] = (sessions if isinstance(sessions, list) else []) + [session]
-    return start, dict(state.get("extra") or {})
-
-
-def _run(ctx, reporter, config, old, start, callback):
+def _run(loop, reporter, session, config, start, callback):
     """Write config.json and train from ``start``. A file that cannot be written stops training with an
     OSError naming the file and the checkpoint that is kept."""
-    out = ctx.out
+    out = loop.out
     try:
-        if old is not None:
-            ctx.checkpoint_step = start
-            log_every = old["training"].get("log_every")
-            log_every = log_every if type(log_every) is int and log_every >= 1 else ctx.every["log"]
-            runs.truncate_metrics(out, start if start % log_every == 0 else start - 1)
-        runs.write_config(out, config)
-        if old is None:
-            ctx.checkpoint(0)      # the replay point for NaN hunting, and a valid run folder from the start
-        result = _loop(ctx, reporter, start, callback)
-        if result.step < config["training"]["total_steps"]:        # ended by the time budget: say where
-            config["training"]["ended_on_time_at_step"] = result.step
+        if session.resumed:
+            loop.checkpoint_step = start
+        session.write_config(config, start, loop.every["log"])
+        if not session.resumed:
+            loop.checkpoint(0)     # the replay point for NaN hunting, and a valid run folder from the start
+        step = loop.run(start, reporter, callback)
+        if step < config["training"]["total_steps"]:             # ended by the time budget: say where
+            config["training"]["ended_on_time_at_step"] = step
             runs.write_config(out, config)
-        return result
+        epoch = loop.loader.state_dict()["epoch"]
+        return TrainResult(out, step, epoch, loop.last_logs, loop.last_heldout, loop.elapsed())
     except OSError as e:
-        kept = (f"the checkpoint of step {ctx.checkpoint_step} in {out / runs.CHECKPOINT} is kept"
-                if ctx.checkpoint_step is not None else "no checkpoint was written")
+        kept = (f"the checkpoint of step {loop.checkpoint_step} in {out / runs.CHECKPOINT} is kept"
+                if loop.checkpoint_step is not None else "no checkpoint was written")
         raise OSError(e.errno, f"{e.strerror or e}; {kept}") from e
     finally:
         reporter.close()
-
-
-def _loop(ctx, reporter, step, callback):
-    model, optimizers, loader, total = ctx.model, ctx.optimizers, ctx.loader, ctx.total
-    in_step, failure, guard = False, None, _StopGuard()
-    log = runs.MetricsLog(ctx.out)
-    # the step's numbers stay on the device (0-d tensors) until a step that logs, checkpoints or ends reads
-    # them all back at once: one host sync per log line on a GPU instead of several per step
-    pending, every_step, every = [], ctx.device == "cpu" or callback is not None, ctx.every
-    try:
-        with guard:
-            batches = _forever(loader)
-            while step < total:
-                batch = next(batches)
-                x, y = batch if len(batch) == 2 else (batch[0], None)
-                in_step = True
-                logs = model.train_step(x, y, optimizers)
-                in_step = False
-                step += 1
-                pending.append((step, logs))
-                if ctx.seconds is not None and step < total and ctx.elapsed() >= ctx.seconds:
-                    total = ctx.total = reporter.total = step       # out of time: this step is the last
-                if every_step or guard.requested or step == total or not (step % every["log"] and
-                                                                           step % every["checkpoint"]):
-                    failure, logs = _read_back(pending, ctx.window)
-                    if failure is not None:
-                        break
-                ctx.after_step(step, log)
-                reporter.step(step, _epoch_of(loader), ctx.last_logs)
-                if callback is not None:
-                    callback(step, logs)
-                if guard.requested:
-                    raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        reporter.close()
-        log.close()
-        _read_back(pending, ctx.window)        # the checkpoint's window holds every finished step
-        raise ctx.interrupted(step, in_step, guard.signum) from None
-    finally:
-        reporter.close()
-        log.close()
-    if failure is not None:
-        raise ctx.nonfinite(*failure)
-    ctx.finish(step)
-    epoch = loader.state_dict()["epoch"]
-    return TrainResult(ctx.out, step, epoch, ctx.last_logs, ctx.last_heldout, ctx.elapsed())
-
-
-def _check_resume(old, new):
-    """The resumed run must be the same model, data and batch size (otherwise the data order would differ)."""
-    what = []
-    if old["model"]["kind"] != new["model"]["kind"]:
-        what.append(f"the model is {new['model']['kind']!r}, the run's is {old['model']['kind']!r}")
-    elif old["model"].get("config") != runs.json_roundtrip(new["model"]["config"]):
-        o, n = old["model"].get("config") or {}, runs.json_roundtrip(new["model"]["config"])
-        keys = sorted(k for k in set(o) | set(n) if o.get(k) != n.get(k))
-        what.append("the model's settings differ (" + ", ".join(f"{k}: {o.get(k)!r} in the run, {n.get(k)!r} now"
-                                                               for k in keys) + ")")
-    if old.get("data", {}).get("name") != new["data"]["name"]:
-        what.append(f"the data is {new['data']['name']!r}, the run's is {old.get('data', {}).get('name')!r}")
-    ob = old.get("training", {}).get("batch_size")
-    if ob != new["training"]["batch_size"]:
-        what.append(f"the batch size is {new['training']['batch_size']}, the run's is {ob}")
-    if what:
-        raise RunError("cannot resume this run: " + "; ".join(what))
