@@ -100,3 +100,21 @@ def test_the_critics_memorisation_gap_on_training_and_held_out_images(mnist_held
     m.score = lambda x, y=None: tg.tensor([20.0 if key(img) in known else -20.0 for img in x.numpy()])
     gap = critic_metrics(m, train_set, mnist_heldout)
     assert gap["critic_train"] > 0.999 and gap["critic_heldout"] < 0.001 and gap["critic_gap"] > 0.998
+
+
+def test_heldout_means_weighs_each_chunk_by_its_size(mnist_heldout):
+    from tinygen.evaluation import heldout_means
+    tg.manual_seed(0)
+    m = build_model("ae", data_shape=(1, 28, 28), arch="mlp")
+    x = mnist_heldout.x[:130]
+    whole = float(m.evaluate(tg.tensor(x))["mse"])
+    assert np.isclose(heldout_means(m, x, chunk=50)["mse"], whole, rtol=1e-5)      # chunks of 50, 50, 30
+
+
+def test_mode_coverage_counts_samples_on_the_modes():
+    from tinygen.data import modes
+    from tinygen.evaluation import mode_coverage_of
+    centres = np.asarray(modes("ring8"), dtype=np.float32)
+    on_six = np.repeat(centres[:6], 50, axis=0)
+    res = mode_coverage_of(on_six, "ring8")
+    assert res["modes_covered"] == 6 and res["high_quality"] == 100.0 and res["mode_kl"] > 0

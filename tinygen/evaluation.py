@@ -17,6 +17,10 @@ What applies (see :mod:`tinygen.metrics` for the definitions):
   a discriminator that has learned its training images by heart scores them higher than unseen ones.
 
 All numbers are computed with their own seeded generators: evaluating never changes a training run.
+
+This module is where tinygen computes numbers about a model (the definitions are in :mod:`tinygen.metrics`);
+the training loop's held-out numbers come from :func:`heldout_means` and :func:`mode_coverage` too. Pictures
+are :mod:`tinygen.figures`'s.
 """
 from __future__ import annotations
 
@@ -33,7 +37,8 @@ from .autograd import no_grad
 from .creation import tensor
 from .runs import isolated_rng, load_run
 
-__all__ = ["evaluate_model", "evaluate_run", "format_metrics", "EVAL_FILE"]
+__all__ = ["evaluate_model", "evaluate_run", "format_metrics", "heldout_means", "mode_coverage", "mode_coverage_of",
+           "EVAL_FILE"]
 
 EVAL_FILE = "eval.json"
 MAX_IWAE_K = 100_000         # importance samples per image
@@ -45,21 +50,22 @@ def _host(t):
     return t.numpy() if hasattr(t, "numpy") else np.asarray(t)
 
 
-def _halves(n, seed=0):
+def _two_halves(n, seed=0):
+    """Two disjoint random halves of range(n) (the real-vs-real floors compare them)."""
     perm = np.random.default_rng(seed).permutation(n)
     return perm[: n // 2], perm[n // 2: 2 * (n // 2)]
 
 
-def _samples(model, n, chunk=500):
+def _sample_in_chunks(model, n, chunk=500):
     with no_grad():
         return np.concatenate([_host(model.sample(min(chunk, n - i))) for i in range(0, n, chunk)])
 
 
 def image_metrics(model, held_x, n=N_SAMPLES):
     """FD-MNIST, Inception Score, digits, SWD (pixels) of ``n`` samples; the floors from held-out halves."""
-    a, b = _halves(len(held_x))
+    a, b = _two_halves(len(held_x))
     ref = held_x[b][:n]
-    fake = _samples(model, n)
+    fake = _sample_in_chunks(model, n)
     lo, hi = model.data_range
     out = M.images.image_metrics(fake, ref, sample_range=(lo, hi))
     out["fd_floor"] = M.images.fd_mnist(held_x[a][:n], ref)
@@ -91,21 +97,51 @@ def critic_metrics(model, train, held, n=2000):
     return {"critic_train": tr, "critic_heldout": he, "critic_gap": tr - he}
 
 
-def toy_metrics(model, data_name, held_x, n=TOY_SAMPLES):
+def heldout_means(model, x, y=None, chunk=500):
+    """The model's own held-out numbers (``model.evaluate``: a VAE's negative ELBO and its terms, an AE's
+    MSE, a critic's outputs) over host arrays ``x`` (and labels ``y``), ``chunk`` samples at a time,
+    averaged (weighted by chunk size)."""
+    sums, total = {}, 0
+    for i in range(0, len(x), chunk):
+        xb = tensor(np.ascontiguousarray(x[i:i + chunk]), device=model.device)
+        yb = None if y is None else tensor(np.ascontiguousarray(y[i:i + chunk]), dtype="int64", device=model.device)
+        with no_grad():
+            res = model.evaluate(xb, yb) or {}
+        m = len(xb)
+        for k, v in res.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * m
+        total += m
+    return {k: v / total for k, v in sums.items()} if total else {}
+
+
+def mode_coverage_of(samples, data_name):
+    """VEEGAN's numbers for 2-D ``samples`` on the mixture ``data_name`` (``tinygen.metrics.mode_coverage``):
+    the modes covered ("modes_covered"), the percentage of high-quality samples ("high_quality", within 3 std
+    of a mode) and the KL of their spread over the modes to the uniform one ("mode_kl")."""
     from .data import modes, toy_std
-    fake = _samples(model, n).reshape(n, -1)
+    cov = M.mode_coverage(samples, modes(data_name), toy_std(data_name))
+    return {"modes_covered": int(cov["modes"]), "high_quality": float(cov["high_quality"]),
+            "mode_kl": float(cov["kl"])}
+
+
+def mode_coverage(model, data_name, n=TOY_SAMPLES):
+    """:func:`mode_coverage_of` ``n`` (2,500) samples of ``model``, drawn at once (what training logs)."""
+    return mode_coverage_of(_host(model.sample(n)).reshape(n, -1), data_name)
+
+
+def toy_metrics(model, data_name, held_x, n=TOY_SAMPLES):
+    from .data import modes
+    fake = _sample_in_chunks(model, n).reshape(n, -1)
     out = {}
     if data_name in ("ring8", "grid25"):
-        cov = M.mode_coverage(fake, modes(data_name), toy_std(data_name))
-        out.update(modes_covered=int(cov["modes"]), num_modes=len(modes(data_name)),
-                   high_quality=float(cov["high_quality"]), mode_kl=float(cov["kl"]))
+        out.update(mode_coverage_of(fake, data_name), num_modes=len(modes(data_name)))
     out["swd"] = M.sliced_wasserstein(fake, held_x[:n])
-    a, b = _halves(len(held_x))
+    a, b = _two_halves(len(held_x))
     out["swd_floor"] = M.sliced_wasserstein(held_x[a], held_x[b])
     return out
 
 
-def _encode_all(model, x, y=None, chunk=500):
+def _encode_in_chunks(model, x, y=None, chunk=500):
     mus, lvs = [], []
     with no_grad(), model.evaluating():
         for i in range(0, len(x), chunk):
@@ -122,13 +158,12 @@ def _encode_all(model, x, y=None, chunk=500):
 
 def vae_metrics(model, held_x, held_y=None, iwae_k=500, iwae_n=500):
     """Held-out negative ELBO (and parts), negative IWAE_k on ``iwae_n`` images, latent distances."""
-    from .figures import evaluate_heldout
-    out = {f"heldout_{k}": v for k, v in evaluate_heldout(model, held_x, held_y).items()}
+    out = {f"heldout_{k}": v for k, v in heldout_means(model, held_x, held_y).items()}
     x = tensor(held_x[:iwae_n], device=model.device)
     y = None if held_y is None or not model.conditional else tensor(held_y[:iwae_n], device=model.device)
     out["iwae_k"] = int(iwae_k)
     out["iwae"], out["iwae_se"] = M.iwae(model, x, y, k=iwae_k)
-    mu, logvar = _encode_all(model, held_x, held_y)
+    mu, logvar = _encode_in_chunks(model, held_x, held_y)
     kld = M.kl_per_dim(mu, logvar)
     out["kl_per_dim"] = kld.tolist()
     out["active_units"], _ = M.active_units(mu)
@@ -140,9 +175,8 @@ def vae_metrics(model, held_x, held_y=None, iwae_k=500, iwae_n=500):
 
 
 def ae_metrics(model, held_x, held_y=None):
-    from .figures import evaluate_heldout
-    out = {f"heldout_{k}": v for k, v in evaluate_heldout(model, held_x, held_y).items()}
-    mu, _ = _encode_all(model, held_x, held_y)
+    out = {f"heldout_{k}": v for k, v in heldout_means(model, held_x, held_y).items()}
+    mu, _ = _encode_in_chunks(model, held_x, held_y)
     mu = mu.reshape(len(mu), -1)
     fit = M.aggregate_gaussian_fit(mu, np.full_like(mu, -60.0))   # a deterministic code: no posterior spread
     out["latent_gauss_kl"], out["latent_frechet"] = fit["kl"], fit["frechet"]

@@ -3,6 +3,7 @@
 :mod:`tinygen.plots` draws arrays; this module knows models: it asks a model for samples, reconstructions,
 interpolations and latent codes, and picks the right picture for the data (an image grid for images, a scatter
 over the true modes for the 2-D toys). Every function takes host data and writes one PNG, returning its path.
+Numbers about a model (held-out losses, mode coverage, every metric) are :mod:`tinygen.evaluation`'s.
 
     save_samples(model, "samples.png", data_kind="image")          # 8x8 grid (conditional: a row per digit)
     save_samples(model, "ring.png", data_kind="toy", real=x, modes=modes("ring8"))
@@ -20,7 +21,7 @@ from .autograd import no_grad
 from .creation import tensor as _tensor
 
 __all__ = ["save_samples", "save_reconstructions", "save_interpolations", "save_latent", "draw",
-           "evaluate_heldout", "mode_coverage", "encode_mean", "reconstruct", "interpolation_rows", "TOY_SAMPLES"]
+           "encode_mean", "reconstruct", "interpolation_rows", "TOY_SAMPLES"]
 
 TOY_SAMPLES = 2500   # VEEGAN's count for the 2-D mixtures
 MAX_IMAGES = 4096    # in one picture: a 64 x 64 grid (more tiles than pixels on a screen)
@@ -59,7 +60,7 @@ def check_count(n, limit, what):
     return int(n)
 
 
-def _sample(model, n, labels=None, z=None):
+def _sample_in_chunks(model, n, labels=None, z=None):
     """``model.sample(n, ...)`` drawn CHUNK at a time, as one host array (``labels``: an int or a Tensor of
     n labels; ``z``: a Tensor of n codes, or None)."""
     parts = []
@@ -105,7 +106,7 @@ def interpolation_rows(model, x=None, y=None, rows=8, steps=10):
     labels = None
     if getattr(model, "conditional", False):                 # one random class per row
         labels = _as_tensor(model, np.repeat(np.arange(rows) % model.num_classes, steps), "int64")
-    imgs = _sample(model, rows * steps, labels=labels, z=_as_tensor(model, z))
+    imgs = _sample_in_chunks(model, rows * steps, labels=labels, z=_as_tensor(model, z))
     return imgs.reshape((rows, steps) + imgs.shape[1:])
 
 
@@ -121,7 +122,7 @@ def save_samples(model, path, *, data_kind="image", n=None, label=None, real=Non
     2-D data a scatter of ``n`` (2,500) samples over ``real`` points and the true ``modes``."""
     if data_kind == "toy":
         n = check_count(n or TOY_SAMPLES, MAX_POINTS, "points")
-        fake = _sample(model, n, labels=label)
+        fake = _sample_in_chunks(model, n, labels=label)
         fake = fake.reshape(len(fake), -1)
         real = fake[:0] if real is None else real
         if len(real) == 0:
@@ -141,7 +142,7 @@ def save_samples(model, path, *, data_kind="image", n=None, label=None, real=Non
         marks = [str(c) if i % nrow == 0 else None for i, c in enumerate(labels)]
     if labels is not None and not isinstance(labels, int):
         labels = _as_tensor(model, labels, "int64")
-    imgs = _sample(model, n, labels=labels)
+    imgs = _sample_in_chunks(model, n, labels=labels)
     return plots.save_image_grid(_image_shape(model, imgs), path, nrow=nrow, value_range=_value_range(model),
                                  title=title, labels=marks)
 
@@ -162,34 +163,6 @@ def save_interpolations(model, x, path, y=None, rows=8, steps=10, title=None):
 def save_latent(model, x, y, path, title=None):
     z = _host(encode_mean(model, x, y if getattr(model, "conditional", False) else None))
     return plots.save_latent_scatter(z.reshape(len(z), -1), y, path, title=title)
-
-
-# --- numbers ----------------------------------------------------------------------------------------------
-def evaluate_heldout(model, x, y=None, chunk=500):
-    """``model.evaluate`` over x in chunks, averaged (weighted by chunk size)."""
-    sums, total = {}, 0
-    for i in range(0, len(x), chunk):
-        xb = _as_tensor(model, x[i:i + chunk])
-        yb = None if y is None else _as_tensor(model, y[i:i + chunk], "int64")
-        with no_grad():
-            res = model.evaluate(xb, yb) or {}
-        m = len(xb)
-        for k, v in res.items():
-            sums[k] = sums.get(k, 0.0) + float(v) * m
-        total += m
-    return {k: v / total for k, v in sums.items()} if total else {}
-
-
-def mode_coverage(model, name, n=TOY_SAMPLES):
-    """VEEGAN's numbers for 2,500 samples on a 2-D mixture (``tinygen.metrics.mode_coverage``): the modes
-    covered ("modes_covered"), the percentage of high-quality samples ("high_quality", within 3 std of a mode)
-    and the KL of their spread over the modes to the uniform one ("mode_kl")."""
-    from .data import modes, toy_std
-    from .metrics import mode_coverage as _coverage
-    samples = _host(model.sample(n)).reshape(n, -1)
-    res = _coverage(samples, modes(name), toy_std(name))
-    return {"modes_covered": int(res["modes"]), "high_quality": float(res["high_quality"]),
-            "mode_kl": float(res["kl"])}
 
 
 # --- training curves, with their names and units -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import backend as _backend
-from . import figures, runs
+from . import evaluation, figures, runs
 from .autograd import AnomalyError, detect_anomaly
 from .data import DataLoader
 
@@ -153,7 +153,7 @@ def format_numbers(logs):
                      if isinstance(v, (int, float)))
 
 
-def _forever(loader):
+def _batches_forever(loader):
     while True:
         yield from loader
 
@@ -236,7 +236,7 @@ class Loop:
         pending, every_step = [], self.device == "cpu" or callback is not None
         try:
             with guard:
-                batches = _forever(loader)
+                batches = _batches_forever(loader)
                 while step < self.total:
                     x, y = _x_y(next(batches))
                     in_step = True
@@ -291,7 +291,7 @@ class Loop:
             rec = {"step": step, "epoch": round(_epoch_of(self.loader), 4), "time": round(self.elapsed(), 3)}
             rec.update(self.last_logs)
             if step % e["eval"] == 0 or last:
-                self.last_heldout = self.evaluate()
+                self.last_heldout = self.heldout_numbers()
                 rec.update(self.last_heldout)
             log.write(rec)
         if self.settings.pictures and step % e["sample"] == 0 and not last:
@@ -308,22 +308,24 @@ class Loop:
             for what in ("samples", "curves", "reconstructions", "interpolations", "latent"):
                 self.draw(what, step)
 
-    def evaluate(self):
-        """Held-out numbers (the model's evaluate, averaged over chunks) and, on the 2-D mixtures, VEEGAN's
-        mode coverage of 2,500 samples."""
-        out = {}
-        with runs.isolated_rng(self.device, self.settings.seed + 2), _eval_mode(self.model):
-            held, n = self.settings.held, self.settings.eval_size
-            if held is not None:
-                res = figures.evaluate_heldout(self.model, held.x[:n], None if held.y is None else held.y[:n])
+    def heldout_numbers(self):
+        """The numbers of a metrics line's "*_heldout" keys (the model's own, see
+        :func:`tinygen.evaluation.heldout_means`, on ``eval_size`` held-out samples) and, on the 2-D mixtures,
+        VEEGAN's mode coverage of 2,500 samples."""
+        out, s = {}, self.settings
+        with runs.isolated_rng(self.device, s.seed + 2), self.model.evaluating():
+            if s.held is not None:
+                n = s.eval_size
+                res = evaluation.heldout_means(self.model, s.held.x[:n], None if s.held.y is None else s.held.y[:n])
                 out.update({f"{k}_heldout": v for k, v in res.items()})
-            if self.settings.data.is_mixture:
-                out.update(figures.mode_coverage(self.model, self.settings.data.name))
+            if s.data.is_mixture:
+                out.update(evaluation.mode_coverage(self.model, s.data.name))
         return out
 
     def draw(self, what, step):
+        """One of the run's pictures (:func:`tinygen.figures.draw`); a failure is a warning, once per kind."""
         try:
-            with runs.isolated_rng(self.device, self.settings.seed + 1), _eval_mode(self.model):
+            with runs.isolated_rng(self.device, self.settings.seed + 1), self.model.evaluating():
                 figures.draw(what, self.model, self.out, step, self.settings.data, self.settings.held)
         except Exception as e:  # a picture must never cost the run
             if what not in self.warned:
@@ -380,7 +382,7 @@ class Loop:
         loader = DataLoader(*self.loader.arrays, batch_size=self.loader.batch_size, shuffle=True, drop_last=True,
                             device=self.device)
         runs.restore_checkpoint(state, model=self.model, optimizers=self.optimizers, loader=loader)
-        batches = _forever(loader)
+        batches = _batches_forever(loader)
         for s in range(int(state["step"]) + 1, step + 1):
             x, y = _x_y(next(batches))
             if s < step:
@@ -389,15 +391,3 @@ class Loop:
             with detect_anomaly():
                 self.model.train_step(x, y, self.optimizers)
 
-
-class _eval_mode:
-    def __init__(self, model):
-        self.model = model
-
-    def __enter__(self):
-        self.was = self.model.training
-        self.model.eval()
-
-    def __exit__(self, *exc):
-        self.model.train(self.was)
-        return False
