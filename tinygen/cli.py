@@ -22,7 +22,6 @@ with 143, both after saving a checkpoint.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import signal
@@ -38,43 +37,6 @@ DEFAULT_TOY_STEPS = 5000                                                       #
 
 class CLIError(Exception):
     """A user mistake the CLI reports in one sentence (exit code 2)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one line on stderr (exit 2), not the usage block."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
-def _nonneg_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
-
-
-def _positive_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -149,10 +111,6 @@ def _default_out(kind, data_name, arch, conditional):
     name = Path(str(data_name)).name or "data"
     parts = [kind, name] + ([arch] if arch else []) + (["cond"] if conditional else [])
     return str(Path("runs") / "-".join(parts))
-
-
-def _threads_arg(v):
-    return "auto" if v == "auto" else _positive_int(v)
 
 
 def cmd_train(args):
@@ -353,116 +311,17 @@ def cmd_demo(args):
 
 
 # -------------------------------------------------------------------------------------------------------------
-# the parser
+# the parser (its subcommands: tinygen/cli_parser.py)
 # -------------------------------------------------------------------------------------------------------------
+COMMANDS = {"demo": cmd_demo, "train": cmd_train, "sample": cmd_sample, "reconstruct": cmd_reconstruct,
+            "interpolate": cmd_interpolate, "eval": cmd_eval, "compare": cmd_compare, "info": cmd_info,
+            "gradcheck": cmd_gradcheck, "graph": cmd_graph, "derivation": cmd_derivation}
+
+
 def build_parser():
-    p = _Parser(prog="tinygen", description="tinygen: autograd from scratch and generative models (AE, VAE, "
-                "GAN, WGAN, WGAN-GP) on NumPy/CuPy.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    s = sub.add_parser("demo", help="train a VAE and a WGAN-GP on MNIST and the GAN family on ring8; "
-                       "write their pictures")
-    s.add_argument("--out", default="tinygen-demo", help="the folder to write (default tinygen-demo)")
-    s.add_argument("--quick", action="store_true", help="a few seconds of training each (a smoke test)")
-    s.add_argument("--jobs", type=_positive_int, default=None,
-                   help="trainings run side by side (default: 2 on a machine with 2 or more cores)")
-    s.set_defaults(func=cmd_demo)
-
-    s = sub.add_parser("train", help="train a model; writes a run folder")
-    s.add_argument("model", choices=MODEL_KINDS, metavar="MODEL", help=f"one of {', '.join(MODEL_KINDS)}")
-    s.add_argument("--data", default=None, help="mnist (default), ring8, grid25, swissroll, mnist-full, "
-                   "fashion-mnist, or a folder of MNIST-style IDX files")
-    s.add_argument("--arch", choices=("mlp", "conv"), default=None,
-                   help="the nets (default: mlp for AE/VAE, conv for the GANs on images, mlp on 2-D data)")
-    s.add_argument("--conditional", action="store_true", help="give the labels to the model (ask for a 7)")
-    s.add_argument("--no-augment", action="store_true", help="GANs on images: show the critic the images as they "
-                   "are, without DiffAugment's random translation and cutout (on by default)")
-    length = s.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=_positive_int, help="passes over the data (total, also on --resume)")
-    length.add_argument("--steps", type=_positive_int, help="training steps (total, also on --resume)")
-    s.add_argument("--batch-size", type=_positive_int, default=None, help="default: the model's published one "
-                   "(on --resume: the run's)")
-    s.add_argument("--lr", type=_positive_float, default=None, help="default: the model's published one "
-                   "(on --resume: the run's)")
-    s.add_argument("--seed", type=_nonneg_int, default=None, help="default 0 (on --resume: the run's)")
-    s.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    s.add_argument("--threads", type=_threads_arg, default=None,
-                   help="CPU threads (BLAS and optimizer): N, or auto (the default): the cores other processes "
-                        "leave free")
-    s.add_argument("--out", default=None, help="the run folder (default runs/MODEL-DATA[-ARCH][-cond])")
-    s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint "
-                   "(--epochs/--steps: the new total; --lr: the learning rate from now on)")
-    s.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    s.set_defaults(func=cmd_train)
-
-    for name, helptext, func in (("sample", "a grid of samples from a run", cmd_sample),
-                                 ("reconstruct", "held-out images and their reconstructions (AE, VAE)",
-                                  cmd_reconstruct),
-                                 ("interpolate", "decodings along straight lines in latent space",
-                                  cmd_interpolate)):
-        s = sub.add_parser(name, help=helptext)
-        s.add_argument("run", metavar="RUN", help="a run folder written by tinygen train")
-        if name == "sample":
-            s.add_argument("--n", type=_positive_int, default=None,
-                           help="how many (default 64; 2,500 points on 2-D data; 10 per class when conditional)")
-            s.add_argument("--label", type=int, default=None, help="the class to draw (conditional models)")
-        elif name == "reconstruct":
-            s.add_argument("--n", type=_positive_int, default=20, help="how many images (default 20)")
-        else:
-            s.add_argument("--rows", type=_positive_int, default=8, help="lines to draw (default 8)")
-            s.add_argument("--steps", type=_positive_int, default=10, help="images per line (default 10)")
-        s.add_argument("--out", default=None, help="the PNG to write (default: inside RUN)")
-        s.add_argument("--seed", type=_nonneg_int, default=0)
-        s.add_argument("--device", default="cpu")
-        s.set_defaults(func=func)
-
-    s = sub.add_parser("eval", help="every metric that applies to a run; writes RUN/eval.json")
-    s.add_argument("run", metavar="RUN", help="a run folder written by tinygen train")
-    s.add_argument("--iwae-k", type=_positive_int, default=500, help="importance samples for the VAE's IWAE "
-                   "bound (default 500)")
-    s.add_argument("--seed", type=_nonneg_int, default=0)
-    s.add_argument("--device", default="cpu")
-    s.set_defaults(func=cmd_eval)
-
-    s = sub.add_parser("compare", help="AE, VAE, GAN, WGAN and WGAN-GP on the same data and budget: a report")
-    s.add_argument("--data", default="mnist", help="mnist (default), ring8 or grid25")
-    s.add_argument("--budget-minutes", type=_positive_float, default=10.0,
-                   help="the whole comparison's wall time, training and evaluation (default 10)")
-    s.add_argument("--out", default="tinygen-compare", help="the report folder (default tinygen-compare)")
-    s.add_argument("--runs", nargs="+", default=None, metavar="RUN", help="evaluate these run folders instead "
-                   "of training")
-    s.add_argument("--models", default=None, help="a comma-separated subset of ae,vae,gan,wgan,wgan-gp")
-    s.add_argument("--arch", choices=("mlp", "conv"), default=None,
-                   help="the same nets for every model (default: per model, the nets that learned fastest per CPU "
-                        "second; the report says which)")
-    s.add_argument("--seed", type=_nonneg_int, default=0)
-    s.add_argument("--jobs", type=_positive_int, default=None, help="trainings side by side (default 2)")
-    s.add_argument("--quick", action="store_true", help="30 steps each (a smoke test)")
-    s.set_defaults(func=cmd_compare)
-
-    s = sub.add_parser("info", help="versions and available devices")
-    s.set_defaults(func=cmd_info)
-    s = sub.add_parser("gradcheck", help="first and second derivatives against finite differences: ops, "
-                       "composites, models")
-    s.add_argument("names", nargs="*", metavar="NAME", help="ops, composites (softmax, log_softmax, "
-                   "cross_entropy, gaussian_kl, binary_cross_entropy, gradient_penalty), models (ae, vae, gan, "
-                   "wgan, wgan-gp), or ops / composites / models (default: every op)")
-    s.add_argument("--all", action="store_true", help="every op, composite and model")
-    s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op and composite (default 3)")
-    s.set_defaults(func=cmd_gradcheck)
-    s = sub.add_parser("graph", help="draw the graph of one training step of a small model")
-    s.add_argument("model", choices=MODEL_KINDS, metavar="MODEL", help=f"one of {', '.join(MODEL_KINDS)}")
-    s.add_argument("--out", default=None, help="the picture (.png, .svg, .pdf) or DOT source (.dot) to write "
-                   "(default graph-MODEL.png)")
-    s.add_argument("--engine", choices=("auto", "dot", "matplotlib"), default="auto",
-                   help="Graphviz's dot when installed (auto, the default), or tinygen's own layout")
-    s.set_defaults(func=cmd_graph)
-    s = sub.add_parser("derivation", help="a worked example of docs/derivations.md, by the engine and by finite "
-                       "differences")
-    s.add_argument("name", metavar="NAME", help="reparameterisation, kl, bernoulli, gaussian, elbo, softmax-ce, "
-                   "gan, wgan or gradient-penalty")
-    s.set_defaults(func=cmd_derivation)
-    return p
+    """The argument parser of the ``tinygen`` command (each subcommand's arguments: :mod:`tinygen.cli_parser`)."""
+    from tinygen import cli_parser
+    return cli_parser.build_parser(MODEL_KINDS, COMMANDS)
 
 
 def _one_sentence(e):

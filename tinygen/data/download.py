@@ -39,31 +39,27 @@ __all__ = ["download", "cache_dir", "verify_md5", "DOWNLOADS", "CACHE_ENV", "URL
 CACHE_ENV = "TINYGEN_CACHE"
 URL_ENV = "TINYGEN_DATA_URL"
 
+_IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+              "t10k-labels-idx1-ubyte.gz")
+
+
+def _idx_dataset(mirrors, md5s, sizes):
+    """A dataset of the four MNIST-style files: its mirrors, and each file's MD5 and size, in _IDX_FILES' order."""
+    return {"mirrors": mirrors, "md5": dict(zip(_IDX_FILES, md5s)), "size": dict(zip(_IDX_FILES, sizes))}
+
+
 DOWNLOADS = {
-    "mnist": {
-        "mirrors": ("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                    "http://yann.lecun.com/exdb/mnist/"),
-        "md5": {
-            "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-            "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-            "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-            "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-        },
-        "size": {"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
-                 "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
-    },
-    "fashion-mnist": {
-        "mirrors": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-                    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
-        "md5": {
-            "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-            "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-            "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-            "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-        },
-        "size": {"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
-                 "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
-    },
+    "mnist": _idx_dataset(
+        ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+        ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432", "9fb629c4189551a2d022fa330f9573f3",
+         "ec29112dd5afa0611ce80d1b7f02629c"),
+        (9912422, 28881, 1648877, 4542)),
+    "fashion-mnist": _idx_dataset(
+        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
+        ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe", "bef4ecab320f06d8554ea6380940ec79",
+         "bb300cfdad3c16e7a12a480ee83cd310"),
+        (26421880, 29515, 4422102, 5148)),
 }
 
 _CHUNK = 1 << 16
