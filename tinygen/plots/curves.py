@@ -72,53 +72,13 @@ def save_curves(records, path, keys=None, title=None, smooth=0, titles=None, nam
         keys a readable legend label (default: the key).
     """
     fn = "save_curves"
-    if isinstance(records, (str, os.PathLike)):
-        records = _read_jsonl(records, fn)
-    else:
-        records = list(records)
-    if not records:
-        raise ValueError(f"{fn}: no records to plot")
-    if not all(isinstance(r, dict) for r in records):
-        raise ValueError(f"{fn}: records must be dicts (one per logged step)")
-    if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 0:
-        raise ValueError(f"{fn}: smooth must be 0 or a window of k >= 1 points, got {smooth!r}")
-    xkey = next((k for k in ("step", "epoch") if any(_is_number(r.get(k)) for r in records)), None)
-    xs = np.array([float(r[xkey]) if _is_number(r.get(xkey)) else np.nan for r in records]) if xkey \
-        else np.arange(len(records), dtype=float)
-    order = np.argsort(xs, kind="stable")
-    records = [records[i] for i in order]
-    xs = xs[order]
-
+    records, xs, xkey = _sorted_records(records, smooth, fn)
     numeric = []
     for r in records:
         for k, v in r.items():
             if _is_number(v) and k not in numeric:
                 numeric.append(k)
-    if keys is None:
-        def varies(k):
-            vals = {float(r[k]) for r in records if _is_number(r.get(k))}
-            return len(vals) > 1 or len(records) == 1
-        candidates = [k for k in numeric if k not in _X_KEYS and varies(k)]   # a constant lr says nothing
-        if not candidates:
-            raise ValueError(f"{fn}: the records have no numeric metric that changes, besides "
-                             f"{xkey or 'the index'} (numeric keys: {', '.join(numeric) or 'none'})")
-        groups = {}
-        for k in candidates:
-            groups.setdefault(_group_name(k), []).append(k)
-        panels = list(groups.items())
-    else:
-        if isinstance(keys, str):
-            keys = [keys]
-        panels = []
-        for item in keys:
-            group = [item] if isinstance(item, str) else list(item)
-            if not group:
-                raise ValueError(f"{fn}: an empty group in keys")
-            missing = [k for k in group if k not in numeric]
-            if missing:
-                raise ValueError(f"{fn}: no numeric values for {', '.join(map(repr, missing))} in the records "
-                                 f"(numeric keys: {', '.join(numeric) or 'none'})")
-            panels.append((group[0] if len(group) == 1 else _group_name(group[0]), group))
+    panels = _panels(records, numeric, keys, xkey, fn)
     if titles is not None:
         titles = list(titles)
         if keys is None or len(titles) != len(panels):
@@ -135,38 +95,11 @@ def save_curves(records, path, keys=None, title=None, smooth=0, titles=None, nam
     rows = -(-n // cols)
     fig = _new_figure(40 + 430 * cols, 50 + 290 * rows, layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
-    from matplotlib import colormaps
-    palette = colormaps["tab10"]
     for idx, (name, group) in enumerate(shown):
         ax = axes[idx // cols][idx % cols]
-        notes = []
-        for j, k in enumerate(group):
-            present = np.array([_is_number(r.get(k)) for r in records])
-            ys = np.array([float(r[k]) if p else np.nan for r, p in zip(records, present)])
-            ok = present & ~np.isnan(xs)                   # a logged NaN stays (a gap, and counted below)
-            x, y = xs[ok], ys[ok]
-            if y.size == 0:
-                continue
-            color = palette(j % 10)
-            label = f"{names.get(k, k)}  (last {y[-1]:.4g})"
-            finite = np.isfinite(y)
-            if smooth > 1 and finite.sum() >= 3 * smooth:          # sparse series (eval metrics) stay raw
-                ax.plot(x, y, color=color, alpha=0.25, linewidth=1)
-                ax.plot(x[finite], _moving_average(y[finite], int(smooth)), color=color, linewidth=1.8, label=label)
-            else:
-                ax.plot(x, y, color=color, linewidth=1.4, label=label, marker="o" if y.size <= 30 else None,
-                        markersize=3 if y.size > 1 else 5)
-            if not finite.all():
-                n_bad = int((~finite).sum())
-                notes.append(f"{k}: {n_bad} NaN/inf value{'s' if n_bad > 1 else ''} (gaps)")
-        if notes:                                          # above the plot, right of the title: never on data
-            ax.text(1.0, 1.01, "; ".join(notes), transform=ax.transAxes, fontsize=8, color="#a50f15",
-                    ha="right", va="bottom")
+        _draw_panel(ax, records, xs, group, names, smooth)
         ax.set_title(name, fontsize=10 if titles is None else 9)
-        ax.ticklabel_format(axis="y", useOffset=False)
         ax.set_xlabel(xkey or "record")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
     for idx in range(n, rows * cols):
         axes[idx // cols][idx % cols].set_visible(False)
     head = [str(title)] if title else []
@@ -177,6 +110,89 @@ def save_curves(records, path, keys=None, title=None, smooth=0, titles=None, nam
     if head:
         fig.suptitle("\n".join(head), fontsize=11)
     return _base._save(fig, path)
+
+
+def _sorted_records(records, smooth, fn):
+    """The records (a list, or read from a metrics.jsonl path) checked and sorted by their x value; returns
+    (records, their x values, the x key: "step", "epoch" or None for the index)."""
+    if isinstance(records, (str, os.PathLike)):
+        records = _read_jsonl(records, fn)
+    else:
+        records = list(records)
+    if not records:
+        raise ValueError(f"{fn}: no records to plot")
+    if not all(isinstance(r, dict) for r in records):
+        raise ValueError(f"{fn}: records must be dicts (one per logged step)")
+    if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 0:
+        raise ValueError(f"{fn}: smooth must be 0 or a window of k >= 1 points, got {smooth!r}")
+    xkey = next((k for k in ("step", "epoch") if any(_is_number(r.get(k)) for r in records)), None)
+    xs = np.array([float(r[xkey]) if _is_number(r.get(xkey)) else np.nan for r in records]) if xkey \
+        else np.arange(len(records), dtype=float)
+    order = np.argsort(xs, kind="stable")
+    return [records[i] for i in order], xs[order], xkey
+
+
+def _panels(records, numeric, keys, xkey, fn):
+    """[(panel name, [key, ...]), ...]: the given ``keys`` (checked), or every numeric key that changes,
+    grouped by prefix."""
+    if keys is None:
+        def varies(k):
+            vals = {float(r[k]) for r in records if _is_number(r.get(k))}
+            return len(vals) > 1 or len(records) == 1
+        candidates = [k for k in numeric if k not in _X_KEYS and varies(k)]   # a constant lr says nothing
+        if not candidates:
+            raise ValueError(f"{fn}: the records have no numeric metric that changes, besides "
+                             f"{xkey or 'the index'} (numeric keys: {', '.join(numeric) or 'none'})")
+        groups = {}
+        for k in candidates:
+            groups.setdefault(_group_name(k), []).append(k)
+        return list(groups.items())
+    if isinstance(keys, str):
+        keys = [keys]
+    panels = []
+    for item in keys:
+        group = [item] if isinstance(item, str) else list(item)
+        if not group:
+            raise ValueError(f"{fn}: an empty group in keys")
+        missing = [k for k in group if k not in numeric]
+        if missing:
+            raise ValueError(f"{fn}: no numeric values for {', '.join(map(repr, missing))} in the records "
+                             f"(numeric keys: {', '.join(numeric) or 'none'})")
+        panels.append((group[0] if len(group) == 1 else _group_name(group[0]), group))
+    return panels
+
+
+def _draw_panel(ax, records, xs, group, names, smooth):
+    """One panel: a line per key of ``group`` (smoothed over the raw curve when asked), its legend with the
+    last values, and a note counting NaN/inf values."""
+    from matplotlib import colormaps
+    palette = colormaps["tab10"]
+    notes = []
+    for j, k in enumerate(group):
+        present = np.array([_is_number(r.get(k)) for r in records])
+        ys = np.array([float(r[k]) if p else np.nan for r, p in zip(records, present)])
+        ok = present & ~np.isnan(xs)                   # a logged NaN stays (a gap, and counted below)
+        x, y = xs[ok], ys[ok]
+        if y.size == 0:
+            continue
+        color = palette(j % 10)
+        label = f"{names.get(k, k)}  (last {y[-1]:.4g})"
+        finite = np.isfinite(y)
+        if smooth > 1 and finite.sum() >= 3 * smooth:          # sparse series (eval metrics) stay raw
+            ax.plot(x, y, color=color, alpha=0.25, linewidth=1)
+            ax.plot(x[finite], _moving_average(y[finite], int(smooth)), color=color, linewidth=1.8, label=label)
+        else:
+            ax.plot(x, y, color=color, linewidth=1.4, label=label, marker="o" if y.size <= 30 else None,
+                    markersize=3 if y.size > 1 else 5)
+        if not finite.all():
+            n_bad = int((~finite).sum())
+            notes.append(f"{k}: {n_bad} NaN/inf value{'s' if n_bad > 1 else ''} (gaps)")
+    if notes:                                          # above the plot, right of the title: never on data
+        ax.text(1.0, 1.01, "; ".join(notes), transform=ax.transAxes, fontsize=8, color="#a50f15",
+                ha="right", va="bottom")
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
 
 
 # ----------------------------------------------------------------------------------------------------------------

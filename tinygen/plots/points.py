@@ -28,15 +28,9 @@ def _pca2(z):
     return proj, frac
 
 
-def save_latent_scatter(z, labels, path, title=None):
-    """Latent codes as points coloured by their label (the digit 0-9), with a legend.
-
-    z: (N, D) with D >= 2. For D > 2 the codes are projected onto their first two principal components (PCA by
-    NumPy SVD) and the title says so, with the share of variance the two components explain.
-    labels: N integer classes (a legend, tab10 colours), N real numbers (a colour bar), or None (one colour).
-    Points with NaN/inf coordinates are left out and counted in the title.
-    """
-    fn = "save_latent_scatter"
+def _finite_codes(z, labels, fn):
+    """(the codes without NaN/inf, their labels or None, how many were left out, D), with one sentence for
+    codes or labels of the wrong shape."""
     z = _numeric(z, fn, "z")
     if z.ndim != 2:
         raise ValueError(f"{fn}: z must have shape (N, D) with D >= 2, got {z.shape}")
@@ -52,9 +46,18 @@ def save_latent_scatter(z, labels, path, title=None):
     dropped = int(n - keep.sum())
     if dropped == n:
         raise ValueError(f"{fn}: every one of the {n} codes in z contains NaN or inf")
-    z = z[keep]
-    if lab is not None:
-        lab = lab[keep]
+    return z[keep], None if lab is None else lab[keep], dropped, d
+
+
+def save_latent_scatter(z, labels, path, title=None):
+    """Latent codes as points coloured by their label (the digit 0-9), with a legend.
+
+    z: (N, D) with D >= 2. For D > 2 the codes are projected onto their first two principal components (PCA by
+    NumPy SVD) and the title says so, with the share of variance the two components explain.
+    labels: N integer classes (a legend, tab10 colours), N real numbers (a colour bar), or None (one colour).
+    Points with NaN/inf coordinates are left out and counted in the title.
+    """
+    z, lab, dropped, d = _finite_codes(z, labels, "save_latent_scatter")
     if d > 2:
         xy, frac = _pca2(z)
         axis_names = (f"PC1 ({100 * frac[0]:.0f}% of variance)", f"PC2 ({100 * frac[1]:.0f}%)")
