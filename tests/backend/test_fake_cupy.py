@@ -10,6 +10,7 @@ import pytest
 import fake_cupy
 import tinygen as tg
 from tinygen import backend as B
+from tinygen import loop as loop_mod
 from tinygen import train as train_mod
 from tinygen.models import build_model
 
@@ -82,8 +83,8 @@ def test_cupy_only_helpers_agree_with_numpy(cp):
 @pytest.mark.parametrize("device", ["cpu", "cuda:1"])
 def test_training_reads_the_loss_back_only_when_it_logs(device, cp, tmp_path, monkeypatch):
     reads = []
-    real = train_mod._read_back
-    monkeypatch.setattr(train_mod, "_read_back", lambda pending, w: reads.append(len(pending)) or real(pending, w))
+    real = loop_mod._read_back
+    monkeypatch.setattr(loop_mod, "_read_back", lambda pending, w: reads.append(len(pending)) or real(pending, w))
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (64, 1, 8, 8)).astype(np.float32)
     if device != "cpu":
