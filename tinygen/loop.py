@@ -117,7 +117,8 @@ class _StopGuard:
 
 
 class Reporter:
-    """A tqdm bar on a terminal; otherwise (progress="auto") a line about every 10% of the run."""
+    """A tqdm bar on a terminal; otherwise (progress="auto") a line about every 10% of the run; nothing for
+    progress False or None."""
 
     def __init__(self, progress, total, start, desc):
         self.total, self.bar, self.lines, self.desc = total, None, False, desc

@@ -228,10 +228,10 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
         start, resumed = session.begin(config, model, optimizers, loader, lr)
         if not resume:
             _backend.manual_seed(seed)
-        loop = Loop(LoopSettings(model, optimizers, loader, out, device, seed, train_data, held, every, total,
-                                 pictures, eval_size, seconds, resumed))
-        reporter = Reporter(progress if progress is not None else False, total, start,
-                            f"{model.kind} on {train_data.name}")
+        loop = Loop(LoopSettings(model=model, optimizers=optimizers, loader=loader, out=out, device=device,
+                                 seed=seed, data=train_data, held=held, every=every, total=total,
+                                 pictures=pictures, eval_size=eval_size, seconds=seconds, resumed=resumed))
+        reporter = Reporter(progress, total, start, f"{model.kind} on {train_data.name}")
         return _run(loop, reporter, session, config, start, callback)
 
 
