@@ -26,10 +26,15 @@ import sys
 import warnings
 from pathlib import Path
 
-MODEL_KINDS = ("ae", "vae", "gan", "wgan", "wgan-gp")
-# the length of a `tinygen train` run when neither --epochs nor --steps is given
-DEFAULT_EPOCHS = {"ae": 10, "vae": 10, "gan": 5, "wgan": 10, "wgan-gp": 10}   # on images
-DEFAULT_TOY_STEPS = 5000                                                       # on the 2-D toys
+# the length of a `tinygen train` run when neither --epochs nor --steps is given: on images the model's
+# default_epochs (a class attribute), on the 2-D toys
+DEFAULT_TOY_STEPS = 5000
+
+
+def model_kinds():
+    """The models the CLI offers: every registered kind (tinygen.models.model_kinds), read when asked."""
+    from tinygen.models import model_kinds as registered
+    return registered()
 
 
 class CLIError(Exception):
@@ -184,7 +189,7 @@ def cmd_train(args):
             if ds.kind == "toy":
                 steps = DEFAULT_TOY_STEPS
             else:
-                epochs = DEFAULT_EPOCHS.get(args.model, 10)
+                epochs = model.default_epochs
     length = f"{epochs} epochs" if epochs is not None else f"{steps} steps"
     print(f"training {args.model} on {data_name} for {length} ({model.num_parameters():,} parameters, "
           f"{device}) into {out}", flush=True)
@@ -327,15 +332,16 @@ def cmd_eval(args):
 
 
 def cmd_compare(args):
-    from tinygen.compare import MODELS, run_compare
+    from tinygen.compare import run_compare
+    kinds = model_kinds()
     if args.runs:
         for r in args.runs:
             if not Path(r).is_dir():
                 raise CLIError(f"no run folder at {r!r}")
-    models = tuple(args.models.split(",")) if args.models else MODELS
-    bad = [m for m in models if m not in MODELS]
+    models = tuple(args.models.split(",")) if args.models else kinds
+    bad = [m for m in models if m not in kinds]
     if bad:
-        raise CLIError(f"unknown model(s) {', '.join(bad)}; choose from {', '.join(MODELS)}")
+        raise CLIError(f"unknown model(s) {', '.join(bad)}; choose from {', '.join(kinds)}")
     if args.data not in ("mnist", "ring8", "grid25"):
         raise CLIError(f"compare runs on mnist, ring8 or grid25, not {args.data!r}")
     run_compare(data=args.data, budget_minutes=args.budget_minutes, out=args.out, runs=args.runs, seed=args.seed,
@@ -365,7 +371,7 @@ def build_parser():
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("train", help="train a model; writes a run folder")
-    s.add_argument("model", choices=MODEL_KINDS, metavar="MODEL", help=f"one of {', '.join(MODEL_KINDS)}")
+    s.add_argument("model", choices=model_kinds(), metavar="MODEL", help=f"one of {', '.join(model_kinds())}")
     s.add_argument("--data", default=None, help="mnist (default), ring8, grid25, swissroll, mnist-full, "
                    "fashion-mnist, or a folder of MNIST-style IDX files")
     s.add_argument("--arch", choices=("mlp", "conv"), default=None,
@@ -427,7 +433,7 @@ def build_parser():
     s.add_argument("--out", default="tinygen-compare", help="the report folder (default tinygen-compare)")
     s.add_argument("--runs", nargs="+", default=None, metavar="RUN", help="evaluate these run folders instead "
                    "of training")
-    s.add_argument("--models", default=None, help="a comma-separated subset of ae,vae,gan,wgan,wgan-gp")
+    s.add_argument("--models", default=None, help=f"a comma-separated subset of {','.join(model_kinds())}")
     s.add_argument("--arch", choices=("mlp", "conv"), default=None,
                    help="the same nets for every model (default: per model, the nets that learned fastest per CPU "
                         "second; the report says which)")
@@ -447,7 +453,7 @@ def build_parser():
     s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op and composite (default 3)")
     s.set_defaults(func=cmd_gradcheck)
     s = sub.add_parser("graph", help="draw the graph of one training step of a small model")
-    s.add_argument("model", choices=MODEL_KINDS, metavar="MODEL", help=f"one of {', '.join(MODEL_KINDS)}")
+    s.add_argument("model", choices=model_kinds(), metavar="MODEL", help=f"one of {', '.join(model_kinds())}")
     s.add_argument("--out", default=None, help="the picture (.png, .svg, .pdf) or DOT source (.dot) to write "
                    "(default graph-MODEL.png)")
     s.add_argument("--engine", choices=("auto", "dot", "matplotlib"), default="auto",

@@ -10,7 +10,8 @@ import math
 from pathlib import Path
 
 from . import plots
-from .report_text import NAMES, sentences
+from .models import model_class
+from .report_text import in_order, name, sentences
 
 __all__ = ["write_report", "sentences"]
 
@@ -39,13 +40,13 @@ def _pictures(out, summary):
     held = load_dataset(data, "test")
     runs = {k: _load(out, k) if "run" not in r else _load_path(r["run"]) for k, r in res.items()}
     pics = {}
-    order = [k for k in NAMES if k in runs]
+    order = in_order(runs)
     if held.kind == "image":
         sets, ranges = {}, {}
         for k in order:
             tg.manual_seed(0)
-            sets[NAMES[k]] = runs[k].model.sample(64).numpy()
-            ranges[NAMES[k]] = runs[k].model.data_range
+            sets[name(k)] = runs[k].model.sample(64).numpy()
+            ranges[name(k)] = runs[k].model.data_range
         pics["samples"] = plots.save_comparison_grid(sets, out / "samples.png", value_range_per_set=ranges, nrow=8,
                                                      title=f"64 samples of each model ({data})")
         enc = [k for k in order if runs[k].model.has_encoder]
@@ -55,7 +56,7 @@ def _pictures(out, summary):
             rows = [x] + [np.asarray(reconstruct(runs[k].model, x)).reshape(x.shape) for k in enc]
             pics["reconstructions"] = plots.save_image_grid(
                 np.concatenate(rows), out / "reconstructions.png", nrow=12,
-                title="held-out images (top), then reconstructed by " + ", ".join(NAMES[k] for k in enc))
+                title="held-out images (top), then reconstructed by " + ", ".join(name(k) for k in enc))
         for k in order:
             tg.manual_seed(0)
             model = runs[k].model
@@ -68,7 +69,7 @@ def _pictures(out, summary):
                 how = "between two draws of z"
             pics[f"interpolations_{k}"] = plots.save_interpolations(
                 rows, out / f"interpolations_{k}.png", value_range=model.data_range or (0, 1),
-                title=f"{NAMES[k]}: decoded along straight lines {how}")
+                title=f"{name(k)}: decoded along straight lines {how}")
     else:
         named = {}
         for k in order:
@@ -76,7 +77,7 @@ def _pictures(out, summary):
             ev = res[k]["eval"]
             cover = (f"\n{ev['modes_covered']}/{ev['num_modes']} modes, {ev['high_quality']:.0f}% high quality"
                      if "modes_covered" in ev else "")
-            named[f"{NAMES[k]}{cover}"] = runs[k].model.sample(2500).numpy()
+            named[f"{name(k)}{cover}"] = runs[k].model.sample(2500).numpy()
         pics["samples"] = plots.save_toy_grid(named, held.x[:2500], out / "samples.png",
                                               modes=modes(data) if data in ("ring8", "grid25") else None,
                                               title=f"2,500 samples of each model over the real {data} points")
@@ -103,7 +104,7 @@ def _prior_cell(ev):
 
 def _table(summary):
     res = summary["results"]
-    order = [k for k in NAMES if k in res]
+    order = in_order(res)
     image = "fd_mnist" in next(iter(res.values()))["eval"]
     prior = "distance from N(0, I): KL of the codes' Gaussian fit (nats)"
     if image:
@@ -118,7 +119,7 @@ def _table(summary):
         t = f"{r['seconds']:.0f} s" if r.get("seconds") else "—"
         if r.get("seconds") and r.get("cpu_seconds"):
             t += f" (CPU {r['cpu_seconds']:.0f} s)"
-        row = [NAMES[k], _objective(k), r.get("nets") or "—", t, str(r["steps"])]
+        row = [name(k), model_class(k).objective_text or "—", r.get("nets") or "—", t, str(r["steps"])]
         if image:
             lik = (f"{_f(ev.get('heldout_nelbo'), '{:.1f}')} / {_f(ev.get('iwae'), '{:.1f}')}" if k == "vae"
                    else "—")
@@ -140,11 +141,6 @@ def _table(summary):
     return head, rows
 
 
-def _objective(k):
-    from .compare import OBJECTIVES
-    return OBJECTIVES[k]
-
-
 def write_report(out, summary):
     """Write report.md and report.html (and the pictures) into ``out``; returns their paths."""
     out = Path(out)
@@ -157,7 +153,7 @@ def write_report(out, summary):
               if not any(r.get("run") for r in res.values()) else "existing runs")
     if summary.get("quick"):
         budget = "--quick: 30 steps each, a smoke test"
-    intro = (f"# tinygen compare: {', '.join(NAMES[k] for k in NAMES if k in res)} on {summary['data']}\n\n"
+    intro = (f"# tinygen compare: {', '.join(name(k) for k in in_order(res))} on {summary['data']}\n\n"
              f"Same data, same seed ({summary['seed']}), same budget ({budget}). {summary.get('nets_note', '')} "
              f"Total time {summary['total_seconds'] / 60:.1f} min. Numbers: `tinygen eval` "
              f"(see `tinygen/evaluation.py`); each run folder is in `runs/`.\n")

@@ -34,6 +34,9 @@ class AE(GenerativeModel):
     """The autoencoder (see the module docstring). Arguments as the VAE's: ``data_shape``, ``arch``,
     ``latent_dim`` (20 for images, 2 for vectors), ``hidden``, ``width``, ``conditional``, ``num_classes``."""
 
+    display_name = "AE"
+    objective_text = "reconstruction (MSE)"
+    default_epochs = 10
     has_encoder = True
 
     def __init__(self, data_shape=(1, 28, 28), arch="mlp", latent_dim=None, hidden=None, width=32,

@@ -253,6 +253,9 @@ class AdversarialModel(GenerativeModel):
 class GAN(AdversarialModel):
     """The GAN with the non-saturating generator loss (see the module docstring)."""
 
+    display_name = "GAN"
+    objective_text = "minimax BCE (non-saturating G)"
+    default_epochs = 5
     default_n_critic = 1
 
     def critic_loss(self, real, fake, y=None):

@@ -65,6 +65,9 @@ class VAE(GenerativeModel):
     "gaussian" (vectors' default); ``sigma`` the Gaussian's fixed std (None: learned); ``beta`` the KL weight;
     ``conditional`` and ``num_classes``."""
 
+    display_name = "VAE"
+    objective_text = "ELBO: E_q[log p(x|z)] - KL(q(z|x) || N(0, I))"
+    default_epochs = 10
     has_encoder = True
     has_likelihood = True
 

@@ -71,6 +71,10 @@ class _Wasserstein(AdversarialModel):
 class WGAN(_Wasserstein):
     """WGAN with weight clipping. Extra argument: ``clip`` (c = 0.01)."""
 
+    display_name = "WGAN"
+    objective_text = "Wasserstein (critic clipped to [-c, c])"
+    default_epochs = 10
+
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
                  batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=0.01, augment=None):
         clip = float(clip)
@@ -101,6 +105,9 @@ class WGANGP(_Wasserstein):
     """WGAN-GP. Extra argument: ``gp_weight`` (lambda: 10 for images, 0.1 for vector data such as the 2-D toys).
     The critic never has BatchNorm."""
 
+    display_name = "WGAN-GP"
+    objective_text = "Wasserstein + gradient penalty"
+    default_epochs = 10
     critic_batchnorm_allowed = False
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
