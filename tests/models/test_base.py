@@ -51,7 +51,7 @@ def _choices(command):
 
 def test_the_five_models_are_registered_in_order_with_their_names_objectives_and_epochs():
     kinds = ("ae", "vae", "gan", "wgan", "wgan-gp")
-    assert sorted(model_kinds()[:5]) == sorted(kinds)       # ae.py imports vae.py: the VAE registers first
+    assert model_kinds()[:5] == kinds
     assert [model_class(k).display_name for k in kinds] == ["AE", "VAE", "GAN", "WGAN", "WGAN-GP"]
     assert [model_class(k).default_epochs for k in kinds] == [10, 10, 5, 10, 10]
     assert model_class("wgan-gp").objective_text == "Wasserstein + gradient penalty"
@@ -93,7 +93,7 @@ def test_tinygen_train_gives_a_registered_model_its_default_epochs(toy, tmp_path
 
 def test_unregistered_models_are_one_sentence_and_test_doubles_are_not_offered(capsys):
     assert "toy" not in model_kinds() and "toy" not in _choices("train")
-    with pytest.raises(ValueError, match=r"^unknown model 'toy'; choose one of [a-z, -]+$"):
+    with pytest.raises(ValueError, match=r"^unknown model 'toy'; choose one of ae, vae, gan, wgan, wgan-gp"):
         build_model("toy", data_shape=(2,))
     assert main(["compare", "--models", "vae,toy"]) == 2
     assert "unknown model(s) toy" in capsys.readouterr().err

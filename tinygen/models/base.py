@@ -68,6 +68,7 @@ from ..tensor import ShapeError, Tensor
 
 __all__ = ["GenerativeModel", "MODELS", "register_model", "build_model", "model_kinds", "model_class"]
 
+EVAL_CHUNK = 1000   # samples per forward pass of a held-out evaluation
 MODELS = {}         # kind -> class, in the order of registration (the order models are listed in)
 
 
