@@ -26,15 +26,9 @@ import sys
 import warnings
 from pathlib import Path
 
-# the length of a `tinygen train` run when neither --epochs nor --steps is given: on images the model's
-# default_epochs (a class attribute), on the 2-D toys
-DEFAULT_TOY_STEPS = 5000
-
-
-def model_kinds():
-    """The models the CLI offers: every registered kind (tinygen.models.model_kinds), read when asked."""
-    from tinygen.models import model_kinds as registered
-    return registered()
+# the length of a `tinygen train` run when neither --epochs nor --steps is given (on images: the model's
+# default_epochs)
+DEFAULT_TOY_STEPS = 5000                                                       # on the 2-D toys
 
 
 class CLIError(Exception):
@@ -333,6 +327,7 @@ def cmd_eval(args):
 
 def cmd_compare(args):
     from tinygen.compare import run_compare
+    from tinygen.models import model_kinds
     kinds = model_kinds()
     if args.runs:
         for r in args.runs:
@@ -358,6 +353,7 @@ def cmd_demo(args):
 # the parser
 # -------------------------------------------------------------------------------------------------------------
 def build_parser():
+    from tinygen.models import model_kinds            # the registered models (read when the parser is built)
     p = _Parser(prog="tinygen", description="tinygen: autograd from scratch and generative models (AE, VAE, "
                 "GAN, WGAN, WGAN-GP) on NumPy/CuPy.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -453,7 +449,8 @@ def build_parser():
     s.add_argument("--seeds", type=_positive_int, default=3, help="random draws per op and composite (default 3)")
     s.set_defaults(func=cmd_gradcheck)
     s = sub.add_parser("graph", help="draw the graph of one training step of a small model")
-    s.add_argument("model", choices=model_kinds(), metavar="MODEL", help=f"one of {', '.join(model_kinds())}")
+    from tinygen.model_steps import KINDS           # the models with a small version (model_steps.py)
+    s.add_argument("model", choices=KINDS, metavar="MODEL", help=f"one of {', '.join(KINDS)}")
     s.add_argument("--out", default=None, help="the picture (.png, .svg, .pdf) or DOT source (.dot) to write "
                    "(default graph-MODEL.png)")
     s.add_argument("--engine", choices=("auto", "dot", "matplotlib"), default="auto",
