@@ -105,6 +105,26 @@ def test_unregistered_models_are_one_sentence_and_test_doubles_are_not_offered(c
         del MODELS["_double"]
 
 
+def test_a_model_in_a_new_file_of_the_package_registers_itself(tmp_path, monkeypatch):
+    """models/__init__ imports every module of the package: one file is all a new model needs."""
+    import sys
+
+    import tinygen.models
+    (tmp_path / "flowtoy.py").write_text(
+        "from .base import GenerativeModel, register_model\n\n\n"
+        "@register_model('flowtoy')\n"
+        "class FlowToy(GenerativeModel):\n"
+        "    objective_text = 'exact likelihood'\n")
+    monkeypatch.setattr(tinygen.models, "__path__", [*tinygen.models.__path__, str(tmp_path)])
+    try:
+        tinygen.models._import_every_module()
+        assert model_kinds()[-1] == "flowtoy" and model_class("flowtoy").display_name == "FLOWTOY"
+        assert "flowtoy" in _choices("train")
+    finally:
+        MODELS.pop("flowtoy", None)
+        sys.modules.pop("tinygen.models.flowtoy", None)
+
+
 def test_display_name_is_not_inherited_by_another_registered_model():
     sub = type("Sub", (model_class("wgan"),), {})
     register_model("sub-wgan")(sub)

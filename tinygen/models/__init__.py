@@ -21,8 +21,15 @@ from .gan import GAN, AdversarialModel
 from .wgan import WGAN, WGANGP
 from .nets import MLP, ConvDecoder, ConvEncoder, dcgan_init_
 
-for _module in _pkgutil.iter_modules(__path__):
-    _importlib.import_module(f"{__name__}.{_module.name}")
+
+
+def _import_every_module():
+    """Import each module of this package that is not imported yet (a model in it registers itself)."""
+    for module in _pkgutil.iter_modules(__path__):
+        _importlib.import_module(f"{__name__}.{module.name}")
+
+
+_import_every_module()
 
 __all__ = ["MODELS", "GenerativeModel", "build_model", "register_model", "model_kinds", "model_class", "MLP",
            "ConvEncoder", "ConvDecoder", "dcgan_init_", "AE", "VAE", "GAN", "AdversarialModel", "WGAN", "WGANGP"]
