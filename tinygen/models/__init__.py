@@ -20,7 +20,7 @@ from .vae import VAE
 from .gan import GAN, AdversarialModel
 from .wgan import WGAN, WGANGP
 from .nets import MLP, ConvDecoder, ConvEncoder, dcgan_init_
-
+from .autoencoder import Autoencoder
 
 
 def _import_every_module():
@@ -32,4 +32,5 @@ def _import_every_module():
 _import_every_module()
 
 __all__ = ["MODELS", "GenerativeModel", "build_model", "register_model", "model_kinds", "model_class", "MLP",
-           "ConvEncoder", "ConvDecoder", "dcgan_init_", "AE", "VAE", "GAN", "AdversarialModel", "WGAN", "WGANGP"]
+           "ConvEncoder", "ConvDecoder", "dcgan_init_", "Autoencoder", "AE", "VAE", "GAN", "AdversarialModel", "WGAN",
+           "WGANGP"]
