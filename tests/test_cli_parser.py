@@ -6,7 +6,8 @@ import argparse
 import pytest
 
 from tinygen import cli_parser
-from tinygen.cli import COMMANDS, MODEL_KINDS, build_parser
+from tinygen.cli import COMMANDS, build_parser
+from tinygen.models import model_kinds
 
 
 @pytest.mark.parametrize("parse, good, bad", [(cli_parser.positive_int, "3", ["0", "-2", "x", "1.5"]),
@@ -24,5 +25,5 @@ def test_every_command_has_a_parser_and_runs_its_function():
     p = build_parser()
     sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
     assert set(sub.choices) == set(COMMANDS)
-    assert p.parse_args(["train", MODEL_KINDS[0]]).func is COMMANDS["train"]
+    assert p.parse_args(["train", model_kinds()[0]]).func is COMMANDS["train"]
     assert p.parse_args(["info"]).func is COMMANDS["info"]

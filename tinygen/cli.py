@@ -29,9 +29,8 @@ import sys
 import warnings
 from pathlib import Path
 
-MODEL_KINDS = ("ae", "vae", "gan", "wgan", "wgan-gp")
-# the length of a `tinygen train` run when neither --epochs nor --steps is given
-DEFAULT_EPOCHS = {"ae": 10, "vae": 10, "gan": 5, "wgan": 10, "wgan-gp": 10}   # on images
+# the length of a `tinygen train` run when neither --epochs nor --steps is given (on images: the model's
+# default_epochs)
 DEFAULT_TOY_STEPS = 5000                                                       # on the 2-D toys
 
 
@@ -116,7 +115,7 @@ def _default_out(kind, data_name, arch, conditional):
 def cmd_train(args):
     import tinygen as tg
     from tinygen.data import load_dataset
-    from tinygen.models import build_model
+    from tinygen.models import AdversarialModel, build_model, model_class, model_kinds
     from tinygen.train import train
 
     if args.threads is not None:          # else auto, unless OMP/OPENBLAS_NUM_THREADS fixed it (tinygen._threads)
@@ -138,15 +137,17 @@ def cmd_train(args):
         if args.conditional:
             kw["num_classes"] = int(ds.num_classes)
         if args.no_augment:
-            if args.model not in ("gan", "wgan", "wgan-gp"):
-                raise CLIError(f"--no-augment applies to the adversarial models (gan, wgan, wgan-gp), not {args.model}")
+            adversarial = [k for k in model_kinds() if issubclass(model_class(k), AdversarialModel)]
+            if args.model not in adversarial:
+                raise CLIError(f"--no-augment applies to the adversarial models ({', '.join(adversarial)}), "
+                               f"not {args.model}")
             kw["augment"] = ""
         model = build_model(args.model, **kw)
         if epochs is None and steps is None:
             if ds.kind == "toy":
                 steps = DEFAULT_TOY_STEPS
             else:
-                epochs = DEFAULT_EPOCHS.get(args.model, 10)
+                epochs = model.default_epochs
     length = f"{epochs} epochs" if epochs is not None else f"{steps} steps"
     print(f"training {args.model} on {data_name} for {length} ({model.num_parameters():,} parameters, "
           f"{device}) into {out}", flush=True)
@@ -289,15 +290,17 @@ def cmd_eval(args):
 
 
 def cmd_compare(args):
-    from tinygen.compare import MODELS, run_compare
+    from tinygen.compare import run_compare
+    from tinygen.models import model_kinds
+    kinds = model_kinds()
     if args.runs:
         for r in args.runs:
             if not Path(r).is_dir():
                 raise CLIError(f"no run folder at {r!r}")
-    models = tuple(args.models.split(",")) if args.models else MODELS
-    bad = [m for m in models if m not in MODELS]
+    models = tuple(args.models.split(",")) if args.models else kinds
+    bad = [m for m in models if m not in kinds]
     if bad:
-        raise CLIError(f"unknown model(s) {', '.join(bad)}; choose from {', '.join(MODELS)}")
+        raise CLIError(f"unknown model(s) {', '.join(bad)}; choose from {', '.join(kinds)}")
     if args.data not in ("mnist", "ring8", "grid25"):
         raise CLIError(f"compare runs on mnist, ring8 or grid25, not {args.data!r}")
     run_compare(data=args.data, budget_minutes=args.budget_minutes, out=args.out, runs=args.runs, seed=args.seed,
@@ -321,7 +324,9 @@ COMMANDS = {"demo": cmd_demo, "train": cmd_train, "sample": cmd_sample, "reconst
 def build_parser():
     """The argument parser of the ``tinygen`` command (each subcommand's arguments: :mod:`tinygen.cli_parser`)."""
     from tinygen import cli_parser
-    return cli_parser.build_parser(MODEL_KINDS, COMMANDS)
+    from tinygen.model_steps import KINDS             # the models `tinygen graph` has a small version of
+    from tinygen.models import model_kinds            # the registered models (read when the parser is built)
+    return cli_parser.build_parser(model_kinds(), COMMANDS, KINDS)
 
 
 def _one_sentence(e):

@@ -46,9 +46,9 @@ def threads(v):
     return "auto" if v == "auto" else positive_int(v)
 
 
-def build_parser(model_kinds, commands):
+def build_parser(model_kinds, commands, graph_kinds):
     """The parser of every subcommand; ``commands`` maps each subcommand's name to the function that runs it
-    (``args.func``), ``model_kinds`` are the MODEL choices."""
+    (``args.func``), ``model_kinds`` are the MODEL choices, ``graph_kinds`` those of `tinygen graph`."""
     p = _Parser(prog="tinygen", description="tinygen: autograd from scratch and generative models (AE, VAE, "
                 "GAN, WGAN, WGAN-GP) on NumPy/CuPy.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -57,7 +57,7 @@ def build_parser(model_kinds, commands):
     _add_run_pictures(sub)
     _add_eval(sub)
     _add_compare(sub, model_kinds)
-    _add_tools(sub, model_kinds)
+    _add_tools(sub, model_kinds, graph_kinds)
     for name, s in sub.choices.items():
         s.set_defaults(func=commands[name])
     return p
@@ -147,7 +147,7 @@ def _add_compare(sub, model_kinds):
     s.add_argument("--quick", action="store_true", help="30 steps each (a smoke test)")
 
 
-def _add_tools(sub, model_kinds):
+def _add_tools(sub, model_kinds, graph_kinds):
     """info, gradcheck, graph, derivation: the engine's own tools."""
     sub.add_parser("info", help="versions and available devices")
     s = sub.add_parser("gradcheck", help="first and second derivatives against finite differences: ops, "
@@ -158,7 +158,7 @@ def _add_tools(sub, model_kinds):
     s.add_argument("--all", action="store_true", help="every op, composite and model")
     s.add_argument("--seeds", type=positive_int, default=3, help="random draws per op and composite (default 3)")
     s = sub.add_parser("graph", help="draw the graph of one training step of a small model")
-    s.add_argument("model", choices=model_kinds, metavar="MODEL", help=f"one of {', '.join(model_kinds)}")
+    s.add_argument("model", choices=graph_kinds, metavar="MODEL", help=f"one of {', '.join(graph_kinds)}")
     s.add_argument("--out", default=None, help="the picture (.png, .svg, .pdf) or DOT source (.dot) to write "
                    "(default graph-MODEL.png)")
     s.add_argument("--engine", choices=("auto", "dot", "matplotlib"), default="auto",

@@ -23,11 +23,11 @@ import os
 import time
 from pathlib import Path
 
+from .models import model_kinds
 from .workers import run_jobs
 
-__all__ = ["run_compare", "MODELS", "NETS", "describe_nets", "nets_for"]
+__all__ = ["run_compare", "NETS", "describe_nets", "nets_for"]
 
-MODELS = ("ae", "vae", "gan", "wgan", "wgan-gp")
 # The nets each model gets on MNIST: the ones that learned fastest per CPU second (benchmarks/quality.py race;
 # see NETS_NOTE). On the 2-D toys every model gets the toy MLPs.
 NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"},
@@ -38,14 +38,6 @@ NETS_NOTE = {"mnist": ""}
 EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
 REPORT_SECONDS = 30              # the report's pictures, at the end
 TIMING_STEPS = 6
-
-OBJECTIVES = {
-    "ae": "reconstruction (MSE)",
-    "vae": "ELBO: E_q[log p(x|z)] - KL(q(z|x) || N(0, I))",
-    "gan": "minimax BCE (non-saturating G)",
-    "wgan": "Wasserstein (critic clipped to [-c, c])",
-    "wgan-gp": "Wasserstein + gradient penalty",
-}
 
 
 def _seconds_per_step(model, data, seed):
@@ -81,7 +73,7 @@ def describe_nets(model):
         return f"conv (DCGAN-style, width {cfg.get('width')}){aug}"
     hidden = list(cfg.get("hidden") or [])
     d = math.prod(model.data_shape)
-    if model.kind in ("ae", "vae"):
+    if model.has_encoder:
         return "MLP " + "-".join(str(v) for v in [d, *hidden, model.latent_dim])
     return "MLP G " + "-".join(str(v) for v in [model.latent_dim, *hidden, d]) + ", D " + \
         "-".join(str(v) for v in [d, *hidden[::-1], 1]) + aug
@@ -129,9 +121,12 @@ def _evaluate_existing(job, out, seed, quick):
 
 
 def run_compare(data="mnist", budget_minutes=10.0, out="tinygen-compare", runs=None, seed=0, workers=None,
-                quick=False, models=MODELS, arch=None):
-    """Train (or load, with ``runs``) every model, evaluate them and write the report. Returns the results."""
-    from .report import write_report
+                quick=False, models=None, arch=None):
+    """Train (or load, with ``runs``) every model, evaluate them and write the report. Returns the results.
+
+    ``models``: the kinds to train (default: every registered model, ``tinygen.models.model_kinds()``)."""
+    from .report import write_report            # the pictures' imports (matplotlib) only when it is time
+    models = model_kinds() if models is None else tuple(models)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if workers is None:

@@ -166,7 +166,6 @@ def save_latent(model, x, y, path, title=None):
 
 
 # --- training curves, with their names and units -----------------------------------------------------------------
-_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
 _NAT = "nats per image"
 
 
@@ -238,7 +237,7 @@ def draw(what, model, out, step, data, held):
         if recs:
             smooth = 0 if len(recs) < 60 else min(50, len(recs) // 20)
             keys, titles, names = curve_panels(model, recs)
-            return plots.save_curves(recs, out / "curves.png", title=f"{_NAMES.get(model.kind, model.kind)} on "
+            return plots.save_curves(recs, out / "curves.png", title=f"{model.display_name or model.kind} on "
                                      f"{data.name}: training curves against the step", smooth=smooth,
                                      keys=keys or None, titles=titles or None, names=names)
         return None

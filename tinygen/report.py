@@ -10,7 +10,8 @@ import math
 from pathlib import Path
 
 from . import plots
-from .report_text import NAMES, sentences
+from .models import model_class
+from .report_text import in_order, name, sentences
 
 __all__ = ["write_report", "sentences"]
 
@@ -21,67 +22,21 @@ def _f(v, fmt="{:.1f}"):
     return fmt.format(v)
 
 
-def _load(out, kind):
-    from .runs import load_run
-    return load_run(Path(out) / "runs" / kind)
-
-
 def _pictures(out, summary):
     """samples.png (+ reconstructions.png, interpolations_*.png) from the saved runs, seed 0; curve files."""
-    import numpy as np
-
-    import tinygen as tg
-    from .data import load_dataset, modes
-    from .figures import interpolation_rows
+    from .data import load_dataset
+    from .runs import load_run
     out = Path(out)
     res = summary["results"]
-    data = summary["data"]
-    held = load_dataset(data, "test")
-    runs = {k: _load(out, k) if "run" not in r else _load_path(r["run"]) for k, r in res.items()}
-    pics = {}
-    order = [k for k in NAMES if k in runs]
+    held = load_dataset(summary["data"], "test")
+    runs = {k: load_run(res[k]["run"] if "run" in res[k] else out / "runs" / k) for k in in_order(res)}
     if held.kind == "image":
-        sets, ranges = {}, {}
-        for k in order:
-            tg.manual_seed(0)
-            sets[NAMES[k]] = runs[k].model.sample(64).numpy()
-            ranges[NAMES[k]] = runs[k].model.data_range
-        pics["samples"] = plots.save_comparison_grid(sets, out / "samples.png", value_range_per_set=ranges, nrow=8,
-                                                     title=f"64 samples of each model ({data})")
-        enc = [k for k in order if runs[k].model.has_encoder]
-        if enc:
-            from .figures import reconstruct
-            x = held.x[:12]
-            rows = [x] + [np.asarray(reconstruct(runs[k].model, x)).reshape(x.shape) for k in enc]
-            pics["reconstructions"] = plots.save_image_grid(
-                np.concatenate(rows), out / "reconstructions.png", nrow=12,
-                title="held-out images (top), then reconstructed by " + ", ".join(NAMES[k] for k in enc))
-        for k in order:
-            tg.manual_seed(0)
-            model = runs[k].model
-            if model.has_encoder:
-                perm = np.random.default_rng(0).permutation(len(held.x))[:8]
-                rows = interpolation_rows(model, held.x[perm], held.y[perm], rows=4, steps=10)
-                how = "between the codes of two held-out images"
-            else:
-                rows = interpolation_rows(model, rows=4, steps=10)
-                how = "between two draws of z"
-            pics[f"interpolations_{k}"] = plots.save_interpolations(
-                rows, out / f"interpolations_{k}.png", value_range=model.data_range or (0, 1),
-                title=f"{NAMES[k]}: decoded along straight lines {how}")
+        pics = _image_pictures(out, runs, held, summary["data"])
+        pics.update(_interpolation_pictures(out, runs, held))
     else:
-        named = {}
-        for k in order:
-            tg.manual_seed(0)
-            ev = res[k]["eval"]
-            cover = (f"\n{ev['modes_covered']}/{ev['num_modes']} modes, {ev['high_quality']:.0f}% high quality"
-                     if "modes_covered" in ev else "")
-            named[f"{NAMES[k]}{cover}"] = runs[k].model.sample(2500).numpy()
-        pics["samples"] = plots.save_toy_grid(named, held.x[:2500], out / "samples.png",
-                                              modes=modes(data) if data in ("ring8", "grid25") else None,
-                                              title=f"2,500 samples of each model over the real {data} points")
-    for k in order:
-        src = runs[k].path / "curves.png"
+        pics = _toy_pictures(out, runs, res, held, summary["data"])
+    for k, run in runs.items():
+        src = run.path / "curves.png"
         if src.exists():
             dst = out / f"curves_{k}.png"
             dst.write_bytes(src.read_bytes())
@@ -89,9 +44,66 @@ def _pictures(out, summary):
     return pics
 
 
-def _load_path(path):
-    from .runs import load_run
-    return load_run(path)
+def _image_pictures(out, runs, held, data):
+    """samples.png: 64 samples of each model side by side; reconstructions.png: the models with an encoder."""
+    import numpy as np
+
+    import tinygen as tg
+    from .figures import reconstruct
+    sets, ranges = {}, {}
+    for k, run in runs.items():
+        tg.manual_seed(0)
+        sets[name(k)] = run.model.sample(64).numpy()
+        ranges[name(k)] = run.model.data_range
+    pics = {"samples": plots.save_comparison_grid(sets, out / "samples.png", value_range_per_set=ranges, nrow=8,
+                                                  title=f"64 samples of each model ({data})")}
+    enc = [k for k, run in runs.items() if run.model.has_encoder]
+    if enc:
+        x = held.x[:12]
+        rows = [x] + [np.asarray(reconstruct(runs[k].model, x)).reshape(x.shape) for k in enc]
+        pics["reconstructions"] = plots.save_image_grid(
+            np.concatenate(rows), out / "reconstructions.png", nrow=12,
+            title="held-out images (top), then reconstructed by " + ", ".join(name(k) for k in enc))
+    return pics
+
+
+def _interpolation_pictures(out, runs, held):
+    """interpolations_<kind>.png: decodings along straight lines between codes (or draws of z), seed 0."""
+    import numpy as np
+
+    import tinygen as tg
+    from .figures import interpolation_rows
+    pics = {}
+    for k, run in runs.items():
+        tg.manual_seed(0)
+        model = run.model
+        if model.has_encoder:
+            perm = np.random.default_rng(0).permutation(len(held.x))[:8]
+            rows = interpolation_rows(model, held.x[perm], held.y[perm], rows=4, steps=10)
+            how = "between the codes of two held-out images"
+        else:
+            rows = interpolation_rows(model, rows=4, steps=10)
+            how = "between two draws of z"
+        pics[f"interpolations_{k}"] = plots.save_interpolations(
+            rows, out / f"interpolations_{k}.png", value_range=model.data_range or (0, 1),
+            title=f"{name(k)}: decoded along straight lines {how}")
+    return pics
+
+
+def _toy_pictures(out, runs, res, held, data):
+    """samples.png for 2-D data: 2,500 samples of each model over the real points, with its mode coverage."""
+    import tinygen as tg
+    from .data import modes
+    named = {}
+    for k, run in runs.items():
+        tg.manual_seed(0)
+        ev = res[k]["eval"]
+        cover = (f"\n{ev['modes_covered']}/{ev['num_modes']} modes, {ev['high_quality']:.0f}% high quality"
+                 if "modes_covered" in ev else "")
+        named[f"{name(k)}{cover}"] = run.model.sample(2500).numpy()
+    return {"samples": plots.save_toy_grid(named, held.x[:2500], out / "samples.png",
+                                           modes=modes(data) if data in ("ring8", "grid25") else None,
+                                           title=f"2,500 samples of each model over the real {data} points")}
 
 
 def _prior_cell(ev):
@@ -103,7 +115,7 @@ def _prior_cell(ev):
 
 def _table(summary):
     res = summary["results"]
-    order = [k for k in NAMES if k in res]
+    order = in_order(res)
     image = "fd_mnist" in next(iter(res.values()))["eval"]
     prior = "distance from N(0, I): KL of the codes' Gaussian fit (nats)"
     if image:
@@ -118,7 +130,7 @@ def _table(summary):
         t = f"{r['seconds']:.0f} s" if r.get("seconds") else "—"
         if r.get("seconds") and r.get("cpu_seconds"):
             t += f" (CPU {r['cpu_seconds']:.0f} s)"
-        row = [NAMES[k], _objective(k), r.get("nets") or "—", t, str(r["steps"])]
+        row = [name(k), model_class(k).objective_text or "—", r.get("nets") or "—", t, str(r["steps"])]
         if image:
             lik = (f"{_f(ev.get('heldout_nelbo'), '{:.1f}')} / {_f(ev.get('iwae'), '{:.1f}')}" if k == "vae"
                    else "—")
@@ -140,11 +152,6 @@ def _table(summary):
     return head, rows
 
 
-def _objective(k):
-    from .compare import OBJECTIVES
-    return OBJECTIVES[k]
-
-
 def write_report(out, summary):
     """Write report.md and report.html (and the pictures) into ``out``; returns their paths."""
     out = Path(out)
@@ -157,7 +164,7 @@ def write_report(out, summary):
               if not any(r.get("run") for r in res.values()) else "existing runs")
     if summary.get("quick"):
         budget = "--quick: 30 steps each, a smoke test"
-    intro = (f"# tinygen compare: {', '.join(NAMES[k] for k in NAMES if k in res)} on {summary['data']}\n\n"
+    intro = (f"# tinygen compare: {', '.join(name(k) for k in in_order(res))} on {summary['data']}\n\n"
              f"Same data, same seed ({summary['seed']}), same budget ({budget}). {summary.get('nets_note', '')} "
              f"Total time {summary['total_seconds'] / 60:.1f} min. Numbers: `tinygen eval` "
              f"(see `tinygen/evaluation.py`); each run folder is in `runs/`.\n")

@@ -16,14 +16,24 @@ from __future__ import annotations
 
 import math
 
-NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN", "wgan": "WGAN", "wgan-gp": "WGAN-GP"}
-ADVERSARIAL = ("gan", "wgan", "wgan-gp")
+from .models import MODELS, AdversarialModel, model_class
+
 BLANK_SPREAD = 0.02
 FEW_DIGITS = 5
 LOW_DIVERSITY = 0.4
 FAIR_SPREAD = 0.10
 
-__all__ = ["sentences", "status", "prior_sentences", "NAMES"]
+__all__ = ["sentences", "status", "prior_sentences", "name", "in_order"]
+
+
+def name(kind):
+    """The model's name in the report ("WGAN-GP"): its class's ``display_name``."""
+    return model_class(kind).display_name
+
+
+def in_order(results):
+    """The kinds of ``results`` in the order the models were registered (the table's order)."""
+    return [k for k in MODELS if k in results]
 
 
 def _num(v):
@@ -56,7 +66,7 @@ def _fairness(res):
     verdict = (f"within the {FAIR_SPREAD:.0%} the comparison promises" if spread <= FAIR_SPREAD else
                f"more than {FAIR_SPREAD:.0%}: the budget was NOT equal in fact")
     out = [f"Each model trained until its own clock passed its share of the budget: from {secs[lo]:.0f} s "
-           f"({NAMES[lo]}) to {secs[hi]:.0f} s ({NAMES[hi]}), a spread of {spread:.0%}, {verdict}."]
+           f"({name(lo)}) to {secs[hi]:.0f} s ({name(hi)}), a spread of {spread:.0%}, {verdict}."]
     cpu = {k: r["cpu_seconds"] for k, r in res.items() if _num(r.get("cpu_seconds"))}
     if len(cpu) == len(secs):
         a, b = min(cpu.values()), max(cpu.values())
@@ -72,9 +82,9 @@ def _failures(ev):
     for k, e in ev.items():
         st, why = status(e)
         if st == "blank":
-            out.append(f"The {NAMES[k]} is blank: {why}; in this budget it learned nothing that resembles the data.")
+            out.append(f"The {name(k)} is blank: {why}; in this budget it learned nothing that resembles the data.")
         elif st == "collapsed":
-            out.append(f"The {NAMES[k]} collapsed: {why}.")
+            out.append(f"The {name(k)} collapsed: {why}.")
     return out
 
 
@@ -85,18 +95,18 @@ def _closeness(ev):
         return []
     best = ranked[0]
     out = [f"By FD-MNIST (1,000 samples against 1,000 held-out images; the same distance between two halves of "
-           f"the held-out images is {floor:.1f}) the closest to the data are the {NAMES[best]}'s samples, at "
+           f"the held-out images is {floor:.1f}) the closest to the data are the {name(best)}'s samples, at "
            f"{ev[best]['fd_mnist']:.1f} ({ev[best]['fd_mnist'] / floor:.1f}x the floor); then "
-           + ", ".join(f"{NAMES[k]} {ev[k]['fd_mnist']:.1f}" for k in ranked[1:]) + "."]
-    adv = [k for k in ranked if k in ADVERSARIAL]
+           + ", ".join(f"{name(k)} {ev[k]['fd_mnist']:.1f}" for k in ranked[1:]) + "."]
+    adv = [k for k in ranked if issubclass(model_class(k), AdversarialModel)]
     if "vae" in ev and adv and _num(ev["vae"].get("fd_mnist")):
         g, v = adv[0], ev["vae"]["fd_mnist"]
         if ev[g]["fd_mnist"] < v:
-            out.append(f"The best adversarial model, the {NAMES[g]} ({ev[g]['fd_mnist']:.1f}), is closer to the data "
+            out.append(f"The best adversarial model, the {name(g)} ({ev[g]['fd_mnist']:.1f}), is closer to the data "
                        f"than the VAE ({v:.1f}), whose samples are the means of p(x|z).")
         else:
             out.append(f"The VAE ({v:.1f}) is closer to the data than every adversarial model; the best of them, "
-                       f"the {NAMES[g]}, is at {ev[g]['fd_mnist']:.1f}.")
+                       f"the {name(g)}, is at {ev[g]['fd_mnist']:.1f}.")
     return out
 
 
@@ -104,14 +114,14 @@ def _digits(ev):
     have = {k: e["digits_covered"] for k, e in ev.items() if _num(e.get("digits_covered"))}
     if not have:
         return []
-    full = [NAMES[k] for k, d in have.items() if d == 10]
-    few = [f"{NAMES[k]} {d}" for k, d in have.items() if d < 10]
+    full = [name(k) for k, d in have.items() if d == 10]
+    few = [f"{name(k)} {d}" for k, d in have.items() if d < 10]
     out = [("All ten digits appear in the samples of " + ", ".join(full) + "." if full else
             "No model's samples show all ten digits.") + (" Fewer digits: " + ", ".join(few) + "." if few else "")]
     ent = {k: e["class_entropy"] for k, e in ev.items() if _num(e.get("class_entropy"))}
     if ent and max(ent.values()) > 0.5:
         k = max(ent, key=ent.get)
-        out.append(f"The most even spread over the digits is the {NAMES[k]}'s (histogram entropy {ent[k]:.2f} of at "
+        out.append(f"The most even spread over the digits is the {name(k)}'s (histogram entropy {ent[k]:.2f} of at "
                    f"most 2.30).")
     return out
 
@@ -120,16 +130,16 @@ def _toy(ev):
     out = []
     if all("modes_covered" in e for e in ev.values()):
         best = max(ev, key=lambda k: (ev[k]["modes_covered"], ev[k]["high_quality"]))
-        out.append(f"The {NAMES[best]} covers the most modes ({ev[best]['modes_covered']}/{ev[best]['num_modes']}, "
+        out.append(f"The {name(best)} covers the most modes ({ev[best]['modes_covered']}/{ev[best]['num_modes']}, "
                    f"{ev[best]['high_quality']:.0f}% of its samples within 3 standard deviations of a mode). "
-                   + " ".join(f"{NAMES[k]}: {e['modes_covered']}/{e['num_modes']}, {e['high_quality']:.0f}%."
+                   + " ".join(f"{name(k)}: {e['modes_covered']}/{e['num_modes']}, {e['high_quality']:.0f}%."
                               for k, e in ev.items() if k != best))
         few = [k for k, e in ev.items() if e["modes_covered"] <= e["num_modes"] // 2]
         if few:
             out.append("Collapsed onto half of the modes or fewer: " + ", ".join(
-                f"{NAMES[k]} ({ev[k]['modes_covered']}/{ev[k]['num_modes']})" for k in few) + ".")
+                f"{name(k)} ({ev[k]['modes_covered']}/{ev[k]['num_modes']})" for k in few) + ".")
     close = min(ev, key=lambda k: ev[k]["swd"])
-    out.append(f"By the sliced Wasserstein distance to held-out points the closest is the {NAMES[close]} "
+    out.append(f"By the sliced Wasserstein distance to held-out points the closest is the {name(close)} "
                f"({ev[close]['swd']:.3f}; real vs real: {ev[close]['swd_floor']:.3f}).")
     return out
 
@@ -146,12 +156,12 @@ def _likelihood(ev):
 def prior_sentences(ev):
     """The headline distance from N(0, I) of every model with a latent code, and how to read the rest."""
     coded = {k: e for k, e in ev.items() if e.get("prior_estimator") == "gaussian_fit_kl"}
-    gans = [NAMES[k] for k, e in ev.items() if e.get("prior_estimator") == "by_construction"]
+    gans = [name(k) for k, e in ev.items() if e.get("prior_estimator") == "by_construction"]
     out = []
     if coded:
         out.append("Distance from N(0, I), one estimator on every row (the KL of a Gaussian with the mean and "
                    "covariance of the codes the decoder is fed, in nats): "
-                   + ", ".join(f"{NAMES[k]} {e['prior_distance']:.2f}" for k, e in coded.items())
+                   + ", ".join(f"{name(k)} {e['prior_distance']:.2f}" for k, e in coded.items())
                    + ". It applies to deterministic codes too (an AE's codes have no density, so a Monte Carlo "
                    "KL of them is infinite) and does not depend on how many images the mixture is built from; it "
                    "sees only the mean and covariance, so it is a lower bound on the full KL.")
@@ -186,7 +196,7 @@ def mixture_floor(v):
 
 def sentences(summary):
     """Every sentence of the report's "What the numbers say", in order."""
-    res = {k: summary["results"][k] for k in NAMES if k in summary["results"]}       # the table's order
+    res = {k: summary["results"][k] for k in in_order(summary["results"])}        # the table's order
     ev = {k: r["eval"] for k, r in res.items()}
     out = [] if summary.get("quick") else _fairness(res)
     if all("fd_mnist" in e for e in ev.values()):

@@ -14,6 +14,9 @@ optimizers, and performs one documented training step on one batch::
 The contract, attribute by attribute:
 
 ``kind``              the registered name ("ae", "vae", "gan", "wgan", "wgan-gp").
+``display_name``      the name in reports and figures ("WGAN-GP"; by default the kind in capitals).
+``objective_text``    what the model minimises, in a few words, for the table of ``tinygen compare``.
+``default_epochs``    the length of ``tinygen train KIND`` on images when neither --epochs nor --steps is given.
 ``data_shape``        the shape of one sample: (1, 28, 28) for MNIST, (2,) for the 2-D toys. Batches may come as
                       (N, *data_shape) or flat (N, prod(data_shape)); anything else raises ShapeError.
 ``data_range``        (0, 1) for the AE/VAE on images, (-1, 1) for the GAN family on images (tanh output), and
@@ -63,18 +66,39 @@ from .. import nn
 from ..autograd import no_grad
 from ..tensor import ShapeError, Tensor
 
-__all__ = ["GenerativeModel", "MODELS", "register_model", "build_model"]
+__all__ = ["GenerativeModel", "MODELS", "register_model", "build_model", "model_kinds", "model_class"]
 
-MODELS = {}
+EVAL_CHUNK = 1000   # samples per forward pass of a held-out evaluation
+MODELS = {}         # kind -> class, in the order of registration (the order models are listed in)
 
 
 def register_model(kind):
-    """Class decorator: make a model buildable by name (``build_model(kind, ...)``, ``tinygen train kind``)."""
+    """Class decorator: make a model buildable by name (``build_model(kind, ...)``, ``tinygen train kind``).
+
+    Everything that lists the models reads this registry (``model_kinds``, ``model_class``): the CLI's
+    choices, ``tinygen compare``'s models and its report's names and objectives. A kind that starts with "_"
+    (a test double) can be built by name but is not offered in those lists."""
     def deco(cls):
         cls.kind = kind
+        if "display_name" not in vars(cls):         # not inherited: a subclass is another model
+            cls.display_name = kind.upper()
         MODELS[kind] = cls
         return cls
     return deco
+
+
+def model_kinds():
+    """The registered kinds a user is offered, in the order of registration: ("ae", "vae", "gan", "wgan",
+    "wgan-gp") and any model registered since (kinds starting with "_" are left out)."""
+    return tuple(k for k in MODELS if not k.startswith("_"))
+
+
+def model_class(kind):
+    """The class registered as ``kind``; a ValueError in one sentence for a kind nobody registered."""
+    try:
+        return MODELS[kind]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(model_kinds())}") from None
 
 
 def build_model(kind=None, /, **config):
@@ -87,23 +111,22 @@ def build_model(kind=None, /, **config):
     elif named is not None and named != kind:
         raise ValueError(f"build_model: the kind {kind!r} differs from the config's kind {named!r}")
     if kind is None:
-        raise ValueError(f"build_model: which model? Give one of {', '.join(sorted(MODELS))}")
-    try:
-        cls = MODELS[kind]
-    except KeyError:
-        raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(sorted(MODELS))}") from None
-    return cls(**config)
+        raise ValueError(f"build_model: which model? Give one of {', '.join(model_kinds())}")
+    return model_class(kind)(**config)
 
 
 def is_image_shape(data_shape):
-    """True for (C, H, W) data (images), False for vectors such as the 2-D toys' (2,)."""
-    return len(data_shape) == 3
+    """True for (C, H, W) data (images), False for vectors such as the 2-D toys' (2,) (or the int 2)."""
+    return not isinstance(data_shape, int) and len(tuple(data_shape)) == 3
 
 
 class GenerativeModel(nn.Module):
     """Base class of AE, VAE, GAN, WGAN and WGAN-GP (see the module docstring for the contract)."""
 
     kind = None                 # set by @register_model
+    display_name = None         # "WGAN-GP": set by @register_model unless the class sets it
+    objective_text = ""         # "Wasserstein + gradient penalty": the compare report's "objective" column
+    default_epochs = 10         # tinygen train on images, when neither --epochs nor --steps is given
     has_encoder = False         # AE/VAE: encode/decode/reconstruct/interpolate exist
     has_likelihood = False      # VAE: evaluate() reports a bound on -log p(x)
 

@@ -46,12 +46,10 @@ from ..ops import concat
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ..ops.augment import POLICIES, diff_augment
-from .base import GenerativeModel, register_model
+from .base import EVAL_CHUNK, GenerativeModel, is_image_shape, register_model
 from .nets import check_arch, dcgan_init_, decoder_net, encoder_net
 
 __all__ = ["AdversarialModel", "GAN"]
-
-EVAL_CHUNK = 1000
 
 
 def _augment_policy(augment, image, arch, kind):
@@ -98,7 +96,7 @@ class AdversarialModel(GenerativeModel):
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
                  batchnorm=True, n_critic=None, conditional=False, num_classes=10, augment=None, **extra):
-        image = len(tuple(data_shape) if not isinstance(data_shape, int) else (data_shape,)) == 3
+        image = is_image_shape(data_shape)
         policy = _augment_policy(augment, image, arch, self.kind)
         latent_dim = (100 if image else 2) if latent_dim is None else int(latent_dim)
         super().__init__(data_shape, latent_dim, conditional, num_classes)
@@ -253,6 +251,9 @@ class AdversarialModel(GenerativeModel):
 class GAN(AdversarialModel):
     """The GAN with the non-saturating generator loss (see the module docstring)."""
 
+    display_name = "GAN"
+    objective_text = "minimax BCE (non-saturating G)"
+    default_epochs = 5
     default_n_critic = 1
 
     def critic_loss(self, real, fake, y=None):

@@ -42,20 +42,18 @@ import math
 
 from .. import creation as _creation
 from .. import functional as F
-from .. import nn, optim
-from ..ops import stack
+from .. import nn
 from ..tensor import Tensor
-from .base import GenerativeModel, register_model
-from .nets import check_arch, decoder_net, encoder_net
+from .autoencoder import Autoencoder
+from .base import is_image_shape, register_model
 
 __all__ = ["VAE"]
 
 LIKELIHOODS = ("bernoulli", "gaussian")
-EVAL_CHUNK = 1000  # samples per forward pass in evaluate()
 
 
 @register_model("vae")
-class VAE(GenerativeModel):
+class VAE(Autoencoder):
     """The VAE (see the module docstring). ``build_model("vae", data_shape=(1, 28, 28))`` gives the 784-400-20
     MLP with the Bernoulli likelihood.
 
@@ -65,38 +63,35 @@ class VAE(GenerativeModel):
     "gaussian" (vectors' default); ``sigma`` the Gaussian's fixed std (None: learned); ``beta`` the KL weight;
     ``conditional`` and ``num_classes``."""
 
-    has_encoder = True
+    display_name = "VAE"
+    objective_text = "ELBO: E_q[log p(x|z)] - KL(q(z|x) || N(0, I))"
+    default_epochs = 10
     has_likelihood = True
 
     def __init__(self, data_shape=(1, 28, 28), arch="mlp", latent_dim=None, hidden=None, width=32,
                  likelihood=None, sigma=None, beta=1.0, conditional=False, num_classes=10):
-        image = len(tuple(data_shape) if not isinstance(data_shape, int) else (data_shape,)) == 3
-        latent_dim = (20 if image else 2) if latent_dim is None else int(latent_dim)
-        super().__init__(data_shape, latent_dim, conditional, num_classes)
-        check_arch(arch, self.data_shape, "vae")
-        hidden = tuple(int(h) for h in ((400,) if image else (128, 128))) if hidden is None else \
-            tuple(int(h) for h in hidden)
-        likelihood = ("bernoulli" if image else "gaussian") if likelihood is None else str(likelihood).lower()
+        if likelihood is None:
+            likelihood = "bernoulli" if is_image_shape(data_shape) else "gaussian"
+        likelihood = str(likelihood).lower()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"vae: unknown likelihood {likelihood!r}; use 'bernoulli' or 'gaussian'")
         if sigma is not None and (likelihood != "gaussian" or not float(sigma) > 0):
             raise ValueError("vae: sigma (a positive fixed std) only goes with likelihood='gaussian'")
         if float(beta) < 0:
             raise ValueError(f"vae: beta must be >= 0, got {beta!r}")
-        self.arch, self.likelihood, self.beta = arch, likelihood, float(beta)
-        self.sigma = None if sigma is None else float(sigma)
-        self._remember(data_shape=self.data_shape, arch=arch, latent_dim=latent_dim, hidden=hidden,
-                       width=int(width), likelihood=likelihood, sigma=self.sigma, beta=self.beta,
-                       conditional=self.conditional, num_classes=self.num_classes)
-        k = self.num_classes if self.conditional else 0
-        self.encoder = encoder_net(self.data_shape, arch, hidden, int(width), cond_dim=k)
-        self.fc_mu = nn.Linear(self.encoder.features, latent_dim)
-        self.fc_logvar = nn.Linear(self.encoder.features, latent_dim)
-        self.decoder = decoder_net(latent_dim, self.data_shape, arch, hidden[::-1], int(width), cond_dim=k)
-        if likelihood == "gaussian" and self.sigma is None:
+        sigma = None if sigma is None else float(sigma)
+        super().__init__(data_shape, arch, latent_dim, hidden, width, conditional, num_classes,
+                         likelihood=likelihood, sigma=sigma, beta=float(beta))
+        self.likelihood, self.beta, self.sigma = likelihood, float(beta), sigma
+        if likelihood == "gaussian" and sigma is None:
             self.decoder_logvar = nn.Parameter(_creation.zeros(1))   # log s^2, learned, shared
 
     # --- the pieces -------------------------------------------------------------------------------------------
+    def make_heads(self, features):
+        """Two Linears from the encoder's features: mu and logvar of q(z | x)."""
+        self.fc_mu = nn.Linear(features, self.latent_dim)
+        self.fc_logvar = nn.Linear(features, self.latent_dim)
+
     def encode(self, x, y=None):
         """(mu, logvar) of q(z | x), each (N, latent_dim). Records a graph when gradients are enabled."""
         x = self.as_batch(x, "encoder's input")
@@ -114,12 +109,13 @@ class VAE(GenerativeModel):
         """The decoder's raw output (N, *data_shape): Bernoulli logits, or the Gaussian mean."""
         return self.decoder(z, self.onehot_for(y, z.shape[0], "decode"))
 
-    def decode(self, z, y=None):
-        """The mean of p(x | z), (N, *data_shape): sigmoid(logits) in [0, 1] (Bernoulli) or the Gaussian mean."""
-        return self.decode_onehot(z, self.onehot_for(y, z.shape[0], "decode"))
+    def code(self, x, y=None):
+        """The posterior mean mu(x) (what ``reconstruct`` and ``interpolate`` decode: no noise)."""
+        return self.encode(x, y)[0]
 
     def decode_onehot(self, z, c):
-        """``decode`` with the condition given as (N, num_classes) floats (one-hot, or a blend of them)."""
+        """The mean of p(x | z), (N, *data_shape), given the condition as (N, num_classes) floats (one-hot, or a
+        blend of them): sigmoid(logits) in [0, 1] (Bernoulli) or the Gaussian mean."""
         out = self.decoder(z, c)
         return out.sigmoid() if self.likelihood == "bernoulli" else out
 
@@ -154,15 +150,7 @@ class VAE(GenerativeModel):
             raise ValueError(f"vae: reduction must be 'mean' or 'none', got {reduction!r}")
         return terms
 
-    # --- the contract ---------------------------------------------------------------------------------------
-    @property
-    def default_batch_size(self):
-        return 128
-
-    def make_optimizers(self, lr=None):
-        """{"opt": Adam(lr=1e-3)} (the PyTorch example's)."""
-        return {"opt": optim.Adam(self.parameters(), lr=1e-3 if lr is None else lr)}
-
+    # --- the contract (sample, reconstruct, interpolate, make_optimizers: Autoencoder's) -------------------
     def train_step(self, x, y, optimizers):
         """One Adam step on the batch's mean negative ELBO (rec + beta kl). Returns {"loss", "rec", "kl"}
         in nats per sample (batch means)."""
@@ -173,60 +161,8 @@ class VAE(GenerativeModel):
         opt.step()
         return {k: terms[k].detach() for k in ("loss", "rec", "kl")}
 
-    def evaluate(self, x, y=None):
-        """Held-out {"nelbo", "rec", "kl"}: the negative ELBO (beta = 1) and its parts, in nats per sample,
-        averaged over ``x`` (one draw of eps per sample). Evaluation mode, no graph."""
-        x = self.as_batch(x, "held-out batch")
-        n = x.shape[0]
-        sums = {"nelbo": 0.0, "rec": 0.0, "kl": 0.0}
-        with self.evaluating():
-            for s in range(0, n, EVAL_CHUNK):
-                yb = None if y is None or not self.conditional else y[s:s + EVAL_CHUNK]
-                terms = self.negative_elbo(x[s:s + EVAL_CHUNK], yb, reduction="none")
-                for k in sums:
-                    sums[k] += float(terms[k].sum().item())
-        return {k: v / n for k, v in sums.items()}
-
-    def sample(self, n, labels=None, z=None):
-        """``n`` images decoded from z ~ N(0, I): the mean of p(x | z) (pixel probabilities for Bernoulli)."""
-        n = self.check_n(n)
-        with self.evaluating():
-            z = self.latent_for(n, z)
-            return self.decode(z, self.labels_for(n, labels, self.device))
-
-    def reconstruct(self, x, y=None):
-        """decode(mu(x)): the reconstruction through the posterior mean (no noise), shape (N, *data_shape)."""
-        with self.evaluating():
-            mu, _ = self.encode(x, y)
-            return self.decode(mu, y)
-
-    def interpolate(self, x1, x2, steps=8, y1=None, y2=None):
-        """Decodings of the straight line between the posterior means of x1 and x2 (batches of k samples each):
-        (k, steps, *data_shape), from x1's code (t = 0) to x2's (t = 1). For a conditional model the one-hot
-        labels are interpolated too (y2 defaults to y1)."""
-        steps = int(steps)
-        if steps < 2:
-            raise ValueError(f"vae: interpolate needs steps >= 2, got {steps}")
-        with self.evaluating():
-            return _interpolate(self, x1, x2, steps, y1, y2, lambda x, y: self.encode(x, y)[0])
-
-
-def _interpolate(model, x1, x2, steps, y1, y2, code):
-    """Shared by the AE and the VAE: the decoder's mean along z(t) = (1 - t) code(x1) + t code(x2)."""
-    x1, x2 = model.as_batch(x1, "first batch"), model.as_batch(x2, "second batch")
-    if x1.shape[0] != x2.shape[0]:
-        raise ValueError(f"{model.kind}: interpolate needs as many samples in x1 as in x2, got {x1.shape[0]} and "
-                         f"{x2.shape[0]}")
-    k = x1.shape[0]
-    if model.conditional and y2 is None:
-        y2 = y1
-    z1, z2 = code(x1, y1), code(x2, y2)
-    c1 = model.onehot_for(y1, k, "interpolate")
-    c2 = model.onehot_for(y2, k, "interpolate")
-    rows = []
-    for i in range(steps):
-        t = i / (steps - 1)
-        z = z1 * (1.0 - t) + z2 * t
-        c = None if c1 is None else c1 * (1.0 - t) + c2 * t
-        rows.append(model.decode_onehot(z, c))
-    return stack(rows, axis=1)
+    def heldout_sums(self, x, y=None):
+        """{"nelbo", "rec", "kl"} of the chunk (beta = 1; one draw of eps per sample), summed over its samples:
+        ``evaluate`` gives their means, in nats per sample."""
+        terms = self.negative_elbo(x, y, reduction="none")
+        return {k: float(terms[k].sum().item()) for k in ("nelbo", "rec", "kl")}

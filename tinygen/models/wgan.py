@@ -33,7 +33,7 @@ from .. import backend as _backend
 from .. import functional as F
 from .. import optim
 from ..tensor import Tensor
-from .base import register_model
+from .base import is_image_shape, register_model
 from .gan import AdversarialModel
 
 __all__ = ["WGAN", "WGANGP"]
@@ -71,6 +71,10 @@ class _Wasserstein(AdversarialModel):
 class WGAN(_Wasserstein):
     """WGAN with weight clipping. Extra argument: ``clip`` (c = 0.01)."""
 
+    display_name = "WGAN"
+    objective_text = "Wasserstein (critic clipped to [-c, c])"
+    default_epochs = 10
+
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
                  batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=0.01, augment=None):
         clip = float(clip)
@@ -101,13 +105,15 @@ class WGANGP(_Wasserstein):
     """WGAN-GP. Extra argument: ``gp_weight`` (lambda: 10 for images, 0.1 for vector data such as the 2-D toys).
     The critic never has BatchNorm."""
 
+    display_name = "WGAN-GP"
+    objective_text = "Wasserstein + gradient penalty"
+    default_epochs = 10
     critic_batchnorm_allowed = False
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
                  batchnorm=True, n_critic=None, conditional=False, num_classes=10, gp_weight=None, augment=None):
         if gp_weight is None:
-            image = len(tuple(data_shape) if not isinstance(data_shape, int) else (data_shape,)) == 3
-            gp_weight = 10.0 if image else 0.1
+            gp_weight = 10.0 if is_image_shape(data_shape) else 0.1
         gp_weight = float(gp_weight)
         if gp_weight < 0:
             raise ValueError(f"wgan-gp: gp_weight must be >= 0, got {gp_weight}")
