@@ -412,7 +412,27 @@ class Module(ToShorthands):
         return lines
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: modules registered in order under "0", "1", ..., their count,
+    iteration, indexing (a slice gives the same kind of container) and append."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._of_items(list(self._modules.items())[idx])
+        return list(self._modules.values())[idx]
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Modules applied one after the other: ``Sequential(nn.Linear(784, 400), nn.ReLU(), ...)`` (named "0",
     "1", ...) or ``Sequential(OrderedDict(fc=..., act=...))``."""
 
@@ -425,28 +445,17 @@ class Sequential(Module):
             for i, m in enumerate(modules):
                 self.add_module(str(i), m)
 
+    @staticmethod
+    def _of_items(items):
+        return Sequential(OrderedDict(items))                # a slice keeps the names
+
     def forward(self, x):
         for m in self._modules.values():
             x = m(x)
         return x
 
-    def __len__(self):
-        return len(self._modules)
 
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[idx]
-
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, each registered (named "0", "1", ...): index it, iterate it; it has no forward."""
 
     def __init__(self, modules=None):
@@ -454,25 +463,14 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return ModuleList(list(self._modules.values())[idx])
-        return list(self._modules.values())[idx]
+    @staticmethod
+    def _of_items(items):
+        return ModuleList([m for _, m in items])
 
     def __setitem__(self, idx, module):
         if not isinstance(module, Module):
             raise TypeError(f"ModuleList items must be Modules, got {type(module).__name__}")
         self._modules[list(self._modules)[idx]] = module   # same key, same place
-
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
 
     def extend(self, modules):
         for m in modules:
