@@ -170,7 +170,8 @@ def test_demo_quick(tmp_path, monkeypatch):
 
 
 def test_train_no_augment_turns_diffaugment_off(tmp_path, capsys):
-    for flag, expect in ((["--no-augment"], ""), ([], "translation,cutout")):
+    for flag, expect in ((["--no-augment"], ""), ([], "cutout"), (["--augment", "translation,cutout"],
+                                                                   "translation,cutout")):
         out = tmp_path / f"run{len(flag)}"
         assert main(["train", "gan", "--arch", "conv", "--steps", "2", "--out", str(out)] + flag) == 0
         assert json.loads((out / "config.json").read_text())["model"]["config"]["augment"] == expect
@@ -208,6 +209,9 @@ def test_demo_gives_each_ring8_model_the_generator_updates_it_needs_and_says_why
     (["train", "vae", "--device", "tpu"], "unknown device 'tpu'"),
     (["train", "gan", "--data", "ring8", "--arch", "conv", "--steps", "1"], "conv nets take images"),
     (["train", "vae", "--no-augment", "--steps", "1"], "--no-augment applies to the adversarial models"),
+    (["train", "vae", "--augment", "cutout", "--steps", "1"], "--augment applies to the adversarial models"),
+    (["train", "gan", "--augment", "color", "--steps", "1"], "unknown augmentation 'color'"),
+    (["train", "gan", "--augment", "cutout", "--no-augment"], "not allowed with argument"),
     (["sample", "/nonexistent/run"], "there is no run folder '/nonexistent/run'"),
     (["reconstruct", "/nonexistent/run"], "there is no run folder"),
     (["interpolate", "/nonexistent/run"], "there is no run folder"),

@@ -136,12 +136,13 @@ def cmd_train(args):
             kw["arch"] = "mlp"                    # the GANs' default nets are conv, for images
         if args.conditional:
             kw["num_classes"] = int(ds.num_classes)
-        if args.no_augment:
+        if args.no_augment or args.augment is not None:
+            flag = "--no-augment" if args.no_augment else "--augment"
             adversarial = [k for k in model_kinds() if issubclass(model_class(k), AdversarialModel)]
             if args.model not in adversarial:
-                raise CLIError(f"--no-augment applies to the adversarial models ({', '.join(adversarial)}), "
+                raise CLIError(f"{flag} applies to the adversarial models ({', '.join(adversarial)}), "
                                f"not {args.model}")
-            kw["augment"] = ""
+            kw["augment"] = "" if args.no_augment else args.augment
         model = build_model(args.model, **kw)
         if epochs is None and steps is None:
             if ds.kind == "toy":

@@ -80,8 +80,11 @@ def _add_train(sub, model_kinds):
     s.add_argument("--arch", choices=("mlp", "conv"), default=None,
                    help="the nets (default: mlp for AE/VAE, conv for the GANs on images, mlp on 2-D data)")
     s.add_argument("--conditional", action="store_true", help="give the labels to the model (ask for a 7)")
-    s.add_argument("--no-augment", action="store_true", help="GANs on images: show the critic the images as they "
-                   "are, without DiffAugment's random translation and cutout (on by default)")
+    aug = s.add_mutually_exclusive_group()
+    aug.add_argument("--augment", default=None, metavar="POLICY", help="GANs on images: DiffAugment's policy, "
+                     "cutout (the default for the conv nets), translation, or translation,cutout (the paper's)")
+    aug.add_argument("--no-augment", action="store_true", help="GANs on images: show the critic the images as "
+                     "they are, without DiffAugment")
     length = s.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=positive_int, help="passes over the data (total, also on --resume)")
     length.add_argument("--steps", type=positive_int, help="training steps (total, also on --resume)")
