@@ -29,10 +29,18 @@ def test_quick_compare_on_ring8_writes_the_report(tmp_path):
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 2
     assert json.loads((out / "results.json").read_text())["data"] == "ring8"
-    # --runs re-evaluates the same folders without training
+    # --runs re-evaluates the same folders without training; links planted at the report's names are replaced,
+    # never followed (the files are written like tg.save's: a temporary, then a rename)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    (tmp_path / "again").mkdir()
+    for f in ("report.md", "report.html", "results.json"):
+        (tmp_path / "again" / f).symlink_to(victim)
     again = run_compare(out=tmp_path / "again", runs=[out / "runs" / "gan", out / "runs" / "vae"], workers=1,
                         quick=True)
     assert again["results"]["gan"]["eval"]["modes_covered"] == summary["results"]["gan"]["eval"]["modes_covered"]
+    assert victim.read_text() == "keep"
+    assert not any((tmp_path / "again" / f).is_symlink() for f in ("report.md", "report.html", "results.json"))
 
 
 def _ev(fd, digits, entropy, **kw):

@@ -23,6 +23,7 @@ import os
 import time
 from pathlib import Path
 
+from .atomic import atomic_write
 from .models import model_kinds
 from .workers import run_jobs
 
@@ -159,7 +160,8 @@ def run_compare(data="mnist", budget_minutes=10.0, out="tinygen-compare", runs=N
     summary = {"data": data, "budget_minutes": budget_minutes, "seed": seed, "workers": workers,
                "share_seconds": None if runs else share, "nets_note": "" if arch else NETS_NOTE.get(data, ""),
                "total_seconds": total, "quick": bool(quick), "results": results}
-    (out / "results.json").write_text(json.dumps(summary, indent=1, default=_json))
+    text = json.dumps(summary, indent=1, default=_json)
+    atomic_write(out / "results.json", lambda f: f.write(text), binary=False)
     paths = write_report(out, summary)
     print(f"tinygen compare finished in {total / 60:.1f} min: {paths['md']} and {paths['html']}", flush=True)
     return summary

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from . import plots
+from .atomic import atomic_write
 from .models import model_class
 from .report_text import in_order, name, sentences
 
@@ -173,7 +174,7 @@ def write_report(out, summary):
     md += ["", "## What the numbers say", ""] + [f"- {s}" for s in text] + [""]
     names = [(k, p) for k, p in pics.items()]
     md += ["## Pictures", ""] + [f"![{k}]({Path(p).name})" for k, p in names]
-    (out / "report.md").write_text("\n".join(md) + "\n")
+    atomic_write(out / "report.md", lambda f: f.write("\n".join(md) + "\n"), binary=False)
 
     def img(p):
         data = base64.b64encode(Path(p).read_bytes()).decode()
@@ -185,6 +186,7 @@ def write_report(out, summary):
             + "</ul><h2>Pictures</h2>" + "".join(img(p) for _, p in names))
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:4px 8px;font-size:14px}img{max-width:100%}")
-    (out / "report.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>tinygen compare"
-                                     f"</title><style>{style}</style></head><body>{body}</body></html>\n")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>tinygen compare</title><style>{style}"
+            f"</style></head><body>{body}</body></html>\n")
+    atomic_write(out / "report.html", lambda f: f.write(page), binary=False)
     return {"md": out / "report.md", "html": out / "report.html", "pictures": pics}
