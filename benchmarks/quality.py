@@ -5,7 +5,7 @@ trainer), printing the numbers and writing pictures to look at.
     python benchmarks/quality.py cvae [--epochs 20]                # conditional VAE: a grid of asked-for digits
     python benchmarks/quality.py toy  [--data ring8 grid25] [--models gan wgan wgan-gp] [--iters 10000]
     python benchmarks/quality.py mnist-gan [--models gan wgan-gp] [--minutes 3 | --steps N] [--conditional]
-    python benchmarks/quality.py race [--models gan:mlp gan:conv:32 ...] [--cpu-seconds 170] [--eval-every 20]
+    python benchmarks/quality.py race [--models gan:conv:16:noaug:lr=2e-3 ...] [--cpu-seconds 170] [--eval-every 20]
     common: [--seed 0] [--out /tmp/quality]
 
 * vae: the MLP VAE 784-400-20, Bernoulli, Adam 1e-3, batch 128 on the embedded MNIST train split (8,000
@@ -23,8 +23,8 @@ trainer), printing the numbers and writing pictures to look at.
 * race: which nets learn fastest per second on a CPU (the choice `tinygen compare` makes per model). Each
   ``kind:arch[:width][:noaug][:lr=X][:ncritic=N]`` trains on the embedded MNIST with its published optimizer
   (its default learning rate unless ``lr=``; GANs with DiffAugment on the conv nets, the default; ``noaug``
-  without; ``ncritic=`` critic updates per generator update) until ``--cpu-seconds`` of training CPU time (the process's,
-  evaluation excluded: the same on a busy machine as on an idle one, up to cache effects); every
+  without; ``ncritic=`` critic updates per generator update) until ``--cpu-seconds`` of training CPU time (the
+  process's, evaluation excluded: the same on a busy machine as on an idle one, up to cache effects); every
   ``--eval-every`` CPU seconds it reports FD-MNIST of 1,000 samples, the digits covered and the Inception
   Score (tinygen.evaluation's image metrics). Writes race_<kind>_<arch>.png (64 samples at the end).
 
