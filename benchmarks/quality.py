@@ -5,7 +5,7 @@ trainer), printing the numbers and writing pictures to look at.
     python benchmarks/quality.py cvae [--epochs 20]                # conditional VAE: a grid of asked-for digits
     python benchmarks/quality.py toy  [--data ring8 grid25] [--models gan wgan wgan-gp] [--iters 10000]
     python benchmarks/quality.py mnist-gan [--models gan wgan-gp] [--minutes 3 | --steps N] [--conditional]
-    python benchmarks/quality.py race [--models gan:mlp gan:conv:32 ...] [--cpu-seconds 170] [--eval-every 20]
+    python benchmarks/quality.py race [--models gan:conv:16:noaug:lr=2e-3 ...] [--cpu-seconds 170] [--eval-every 20]
     common: [--seed 0] [--out /tmp/quality]
 
 * vae: the MLP VAE 784-400-20, Bernoulli, Adam 1e-3, batch 128 on the embedded MNIST train split (8,000
@@ -21,9 +21,10 @@ trainer), printing the numbers and writing pictures to look at.
 * mnist-gan: the DCGAN-style conv GAN / WGAN-GP on the embedded MNIST train split for a wall-clock budget;
   writes mnist_<model>.png (64 samples). Look at them.
 * race: which nets learn fastest per second on a CPU (the choice `tinygen compare` makes per model). Each
-  ``kind:arch[:width][:noaug]`` trains on the embedded MNIST with its published optimizer (GANs with
-  DiffAugment, the default; ``noaug`` without) until ``--cpu-seconds`` of training CPU time (the process's,
-  evaluation excluded: the same on a busy machine as on an idle one, up to cache effects); every
+  ``kind:arch[:width][:noaug][:lr=X][:ncritic=N]`` trains on the embedded MNIST with its published optimizer
+  (its default learning rate unless ``lr=``; GANs with DiffAugment on the conv nets, the default; ``noaug``
+  without; ``ncritic=`` critic updates per generator update) until ``--cpu-seconds`` of training CPU time (the
+  process's, evaluation excluded: the same on a busy machine as on an idle one, up to cache effects); every
   ``--eval-every`` CPU seconds it reports FD-MNIST of 1,000 samples, the digits covered and the Inception
   Score (tinygen.evaluation's image metrics). Writes race_<kind>_<arch>.png (64 samples at the end).
 
@@ -173,20 +174,53 @@ def run_mnist_gan(args):
                seconds=round(seconds, 1), png=os.path.join(args.out, f"{name}.png"))
 
 
+def parse_race_spec(spec):
+    """``kind:arch[:width][:noaug][:lr=X][:ncritic=N]`` -> (kind, arch, build_model's extra arguments, lr or None
+    for the model's default). Raises ValueError with one sentence on a bad field."""
+    kind, _, rest = spec.partition(":")
+    fields = rest.split(":") if rest else []
+    if not kind or not fields or fields[0] not in ("mlp", "conv"):
+        raise ValueError(f"race: {spec!r} must start with kind:arch, arch mlp or conv (e.g. gan:conv:32:noaug)")
+    arch, extra, lr = fields[0], {}, None
+    for f in fields[1:]:
+        key, eq, value = f.partition("=")
+        try:
+            if f.isdigit():
+                extra["width"] = int(f)
+            elif f == "noaug":
+                extra["augment"] = ""
+            elif eq and key == "lr":
+                lr = float(value)
+                if not lr > 0:
+                    raise ValueError
+            elif eq and key == "ncritic":
+                extra["n_critic"] = int(value)
+                if extra["n_critic"] < 1:
+                    raise ValueError
+            else:
+                raise KeyError
+        except (ValueError, KeyError):
+            raise ValueError(f"race: field {f!r} of {spec!r} is not a width, noaug, lr=<positive number> or "
+                             f"ncritic=<integer >= 1>") from None
+    return kind, arch, extra, lr
+
+
+def build_race(spec, seed):
+    """The model of a race spec on MNIST's shape, built after ``manual_seed(seed)``, and its optimizers."""
+    kind, arch, extra, lr = parse_race_spec(spec)
+    tg.manual_seed(seed)
+    model = build_model(kind, data_shape=(1, 28, 28), arch=arch, **extra)
+    return model, model.make_optimizers(lr)
+
+
 def run_race(args):
     from tinygen.evaluation import image_metrics
     os.makedirs(args.out, exist_ok=True)
     held = load_dataset("mnist", "test")
     for spec in args.models:
-        kind, arch, *rest = spec.split(":")
-        extra = {"width": int(r) for r in rest if r.isdigit()}
-        if "noaug" in rest:
-            extra["augment"] = ""
-        tg.manual_seed(args.seed)
-        model = build_model(kind, data_shape=(1, 28, 28), arch=arch, **extra)
+        model, opts = build_race(spec, args.seed)
         lo = (model.data_range or (0, 1))[0]
         x, y = load_dataset("mnist", "train", range=(-1, 1) if lo < 0 else (0, 1))
-        opts = model.make_optimizers()
         stream = batches(DataLoader(x, y, batch_size=model.default_batch_size, drop_last=True))
         cpu, steps, next_eval = 0.0, 0, args.eval_every
         while cpu < args.cpu_seconds:
@@ -202,7 +236,7 @@ def run_race(args):
                 report(model=spec, steps=steps, cpu_seconds=round(cpu, 1), fd_mnist=round(m["fd_mnist"], 1),
                        digits=m["digits_covered"], inception_score=round(m["inception_score"], 2),
                        parameters=model.num_parameters())
-        name = spec.replace(":", "_")
+        name = spec.replace(":", "_").replace("=", "")
         plots.save_image_grid(model.sample(64), os.path.join(args.out, f"race_{name}.png"),
                               value_range=model.data_range or (0, 1),
                               title=f"{spec}: {steps} steps, {cpu:.0f} CPU seconds")
@@ -232,6 +266,11 @@ def main(argv=None):
         run_cvae(args)
     elif args.task == "race":
         args.models = args.models or ["gan:mlp", "gan:conv:32", "wgan-gp:mlp", "wgan-gp:conv:32"]
+        for spec in args.models:                 # every spec checked before the first one trains
+            try:
+                parse_race_spec(spec)
+            except ValueError as e:
+                p.error(str(e))
         run_race(args)
     elif args.task == "toy":
         args.models = args.models or ["gan", "wgan", "wgan-gp"]

@@ -40,3 +40,24 @@ def test_compare_runs_one_process_per_round_and_prints_the_table(tmp_path):
     assert "| vae_mlp | 1 thread |" in p.stdout and "load average (1 min) before" in p.stdout
     row = json.loads(out.read_text())["modes"]["1"]["vae_mlp"]["frameworks"]["tinygen"]
     assert len(row["rounds_ms"]) == 2 and row["decreased"] and row["deterministic"] and "solo_median" in row
+
+
+def test_a_race_spec_sets_width_augmentation_learning_rate_and_critic_count():
+    import quality
+    model, opts = quality.build_race("wgan:conv:16:noaug:lr=2e-4:ncritic=2", seed=0)
+    assert model.kind == "wgan" and model.config()["width"] == 16 and model.augment == ()
+    assert model.n_critic == 2
+    assert {g["lr"] for o in opts.values() for g in o.param_groups} == {2e-4}
+    model, opts = quality.build_race("wgan:mlp", seed=0)                 # the course's defaults otherwise
+    assert model.n_critic == 5 and opts["d"].param_groups[0]["lr"] == 5e-5
+    for bad in ("wgan:conv:lr=-1", "wgan:conv:ncritic=0", "wgan:conv:fast", "wgan", "wgan:cnn"):
+        with pytest.raises(ValueError, match="race: "):
+            quality.parse_race_spec(bad)
+
+
+def test_a_bad_race_spec_is_one_sentence_before_anything_trains():
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(BENCH))
+    p = subprocess.run([sys.executable, os.path.join(BENCH, "quality.py"), "race", "--models", "gan:conv:16",
+                        "gan:conv:lr=abc"], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and p.stdout == ""
+    assert "field 'lr=abc' of 'gan:conv:lr=abc' is not a width, noaug, lr=" in p.stderr.strip().splitlines()[-1]

@@ -43,6 +43,28 @@ def test_quick_compare_on_ring8_writes_the_report(tmp_path):
     assert not any((tmp_path / "again" / f).is_symlink() for f in ("report.md", "report.html", "results.json"))
 
 
+def test_a_per_model_learning_rate_reaches_the_optimizers_and_the_nets_description(tmp_path, monkeypatch):
+    from tinygen import compare
+    monkeypatch.setitem(compare.NETS, "ring8", {"gan": {"arch": "mlp", "lr": 5e-4}})
+    summary = run_compare(data="ring8", out=tmp_path / "lr", quick=True, models=("gan",), workers=1)
+    cfg = json.loads((tmp_path / "lr" / "runs" / "gan" / "config.json").read_text())
+    assert cfg["optimizers"]["d"]["lr"] == cfg["optimizers"]["g"]["lr"] == 5e-4
+    assert summary["results"]["gan"]["nets"].endswith(", Adam lr 0.0005 (default 0.001)")
+    again = run_compare(out=tmp_path / "again", runs=[tmp_path / "lr" / "runs" / "gan"], workers=1, quick=True)
+    assert again["results"]["gan"]["nets"] == summary["results"]["gan"]["nets"]
+
+
+def test_the_nets_description_names_every_setting_that_is_not_the_default():
+    from tinygen.compare import describe_nets
+    from tinygen.models import build_model
+    wgan = build_model("wgan", data_shape=(1, 28, 28), arch="conv", width=16, augment="")
+    assert describe_nets(wgan) == describe_nets(wgan, 5e-5) == "conv (DCGAN-style, width 16), no DiffAugment"
+    assert describe_nets(wgan, 2e-4) == "conv (DCGAN-style, width 16), no DiffAugment, RMSprop lr 0.0002 " \
+                                        "(default 5e-05)"
+    gp = build_model("wgan-gp", data_shape=(1, 28, 28), arch="mlp", n_critic=2)
+    assert describe_nets(gp, 3e-4).endswith(", Adam lr 0.0003 (default 0.0001), n_critic 2 (default 5)")
+
+
 def _ev(fd, digits, entropy, **kw):
     return {"eval": {"fd_mnist": fd, "fd_floor": 20.0, "digits_covered": digits, "class_entropy": entropy,
                      "diversity": 0.9, "pixel_spread": 0.18, "pixel_spread_real": 0.19, **kw}}

@@ -29,13 +29,22 @@ from .workers import run_jobs
 
 __all__ = ["run_compare", "NETS", "describe_nets", "nets_for"]
 
-# The nets each model gets on MNIST: the ones that learned fastest per CPU second (benchmarks/quality.py race;
-# see NETS_NOTE). On the 2-D toys every model gets the toy MLPs.
+# The nets each model gets on MNIST, and its learning rate where it is not the model's default: the settings that
+# learned fastest per CPU second (benchmarks/quality.py race, 170 CPU s each; NETS_NOTE below and
+# benchmarks/NOTES.md "15."). "lr" goes to train(), everything else to the model's constructor. The models'
+# defaults (the papers' learning rates: Adam 2e-4 DCGAN, RMSprop 5e-5 WGAN, Adam 1e-4 WGAN-GP) are tuned for
+# long runs; in a budget of minutes a larger step learns faster, and the report says which each model got.
+# On the 2-D toys every model gets the toy MLPs and its defaults.
 NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"},
-                  "gan": {"arch": "conv", "width": 16, "augment": ""},
-                  "wgan": {"arch": "conv", "width": 32, "augment": ""},
-                  "wgan-gp": {"arch": "mlp", "augment": ""}}}
-NETS_NOTE = {"mnist": ""}
+                  "gan": {"arch": "conv", "width": 16, "augment": "", "lr": 2e-3},
+                  "wgan": {"arch": "conv", "width": 16, "augment": "", "lr": 1e-3},
+                  "wgan-gp": {"arch": "mlp", "augment": "", "lr": 1e-3}}}
+NETS_NOTE = {"mnist": "The nets and learning rates are those that learned fastest in 170 CPU seconds each "
+                      "(`python benchmarks/quality.py race --cpu-seconds 170 --models gan:conv:16:noaug:lr=2e-3 "
+                      "wgan:conv:16:noaug:lr=1e-3 wgan-gp:mlp:noaug:lr=1e-3 ...`, FD-MNIST of 1,000 samples, "
+                      "one seed): GAN 225 (the DCGAN learning rate 2e-4: 372), clipped WGAN 407 (RMSprop 5e-5 "
+                      "with width 32: 1,791, 7 digits), WGAN-GP 168 (Adam 1e-4: 422); no DiffAugment, which "
+                      "slows learning in so short a run (GAN width 32: 633 with it, 434 without)."}
 EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
 REPORT_SECONDS = 30              # the report's pictures, at the end
 TIMING_STEPS = 6
@@ -64,20 +73,38 @@ def _seconds_per_step(model, data, seed):
     return (time.perf_counter() - t0) / TIMING_STEPS
 
 
-def describe_nets(model):
-    """The nets of a model in a few words: "MLP 784-400-20", "conv (DCGAN-style, width 32)"."""
+def describe_nets(model, lr=None):
+    """The nets of a model in a few words: "MLP 784-400-20", "conv (DCGAN-style, width 32)", and any setting
+    that is not the model's default: a learning rate ``lr`` other than ``make_optimizers``' ("RMSprop lr 2e-4
+    (default 5e-5)"), a critic count other than the course's ("n_critic 2 (default 5)")."""
     cfg = model.config()
     aug = ""
     if getattr(model, "is_image", False) and "augment" in cfg:
-        aug = ", DiffAugment" if cfg["augment"] else ", no DiffAugment"
+        aug = f", DiffAugment ({cfg['augment']})" if cfg["augment"] else ", no DiffAugment"
+    aug += _non_defaults(model, cfg, lr)
     if cfg.get("arch") == "conv":
         return f"conv (DCGAN-style, width {cfg.get('width')}){aug}"
     hidden = list(cfg.get("hidden") or [])
     d = math.prod(model.data_shape)
     if model.has_encoder:
-        return "MLP " + "-".join(str(v) for v in [d, *hidden, model.latent_dim])
+        return "MLP " + "-".join(str(v) for v in [d, *hidden, model.latent_dim]) + aug
     return "MLP G " + "-".join(str(v) for v in [model.latent_dim, *hidden, d]) + ", D " + \
         "-".join(str(v) for v in [d, *hidden[::-1], 1]) + aug
+
+
+def _non_defaults(model, cfg, lr):
+    """", RMSprop lr 2e-4 (default 5e-5), n_critic 2 (default 5)": the optimizer settings that differ from the
+    model's defaults, or ""."""
+    out = ""
+    default = model.make_optimizers()
+    first = next(iter(default.values()))
+    base = first.param_groups[0]["lr"]
+    if lr is not None and not math.isclose(lr, base):
+        out += f", {type(first).__name__} lr {lr:g} (default {base:g})"
+    n, n0 = cfg.get("n_critic"), getattr(model, "default_n_critic", None)
+    if n is not None and n0 is not None and n != n0:
+        out += f", n_critic {n} (default {n0})"
+    return out
 
 
 def _job(job, out, seed, quick):
@@ -91,7 +118,9 @@ def _job(job, out, seed, quick):
     run_dir = Path(out) / "runs" / job["kind"]
     ds = load_dataset(job["data"], "train")
     tg.manual_seed(seed)
-    model = build_model(job["kind"], data_shape=tuple(ds.x.shape[1:]), **job["nets"])
+    nets = dict(job["nets"])
+    lr = nets.pop("lr", None)                   # an optimizer setting, not the nets': it goes to train()
+    model = build_model(job["kind"], data_shape=tuple(ds.x.shape[1:]), **nets)
     if quick:
         length = {"steps": int(quick)}
     else:
@@ -103,13 +132,13 @@ def _job(job, out, seed, quick):
 
     def last_step(step, logs):                  # the CPU time this process had spent at the last step
         cpu[1] = time.process_time()
-    res = train(model, job["data"], out_dir=run_dir, overwrite=True, seed=seed, progress="lines",
+    res = train(model, job["data"], out_dir=run_dir, overwrite=True, seed=seed, progress="lines", lr=lr,
                 command=f"tinygen compare ({job['kind']})", callback=last_step, **length)
     recs = read_metrics(run_dir)
     seconds = recs[-1]["time"] if recs and "time" in recs[-1] else res.elapsed   # the clock at the last step
     ev = evaluate_run(run_dir, iwae_k=50 if quick else 500, iwae_n=50 if quick else 500)
     return {"kind": job["kind"], "steps": res.step, "seconds": seconds, "cpu_seconds": cpu[1] - cpu[0],
-            "nets": describe_nets(model), "eval": ev}
+            "nets": describe_nets(model, lr), "eval": ev}
 
 
 def _evaluate_existing(job, out, seed, quick):
@@ -118,7 +147,7 @@ def _evaluate_existing(job, out, seed, quick):
     cfg = read_config(job["run"])
     ev = evaluate_run(job["run"], iwae_k=50 if quick else 500, iwae_n=50 if quick else 500)
     return {"kind": cfg["model"]["kind"], "steps": ev["step"], "seconds": None, "eval": ev, "run": str(job["run"]),
-            "nets": describe_nets(load_run(job["run"]).model)}
+            "nets": describe_nets(load_run(job["run"]).model, (cfg.get("training") or {}).get("lr"))}
 
 
 def run_compare(data="mnist", budget_minutes=10.0, out="tinygen-compare", runs=None, seed=0, workers=None,
