@@ -174,29 +174,26 @@ class Module(ToShorthands):
 
     def register_parameter(self, name, param):
         """Register ``param`` (a Parameter, or None for an absent one such as a bias=False layer's bias)."""
-        self._check_init(name)
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
-        self._remove(name)
-        self._parameters[name] = param
+        self._register("register_parameter", self._parameters, name, param, Parameter)
 
     def register_buffer(self, name, tensor, persistent=True):
         """Register a Tensor that is state but not a parameter (saved in state_dict unless not ``persistent``,
         moved by ``to``, never given to an optimizer)."""
-        self._check_init(name)
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
-        self._remove(name)
-        self._buffers[name] = tensor
+        self._register("register_buffer", self._buffers, name, tensor, Tensor)
         if not persistent:
             self._non_persistent.add(name)
 
     def add_module(self, name, module):
+        self._register("add_module", self._modules, name, module, Module)
+
+    def _register(self, what, table, name, value, kind):
+        """What register_parameter, register_buffer and add_module share: the name's checks, the value's type
+        (``kind`` or None), then ``table[name] = value`` in place of anything else of that name."""
         self._check_init(name)
-        if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        if value is not None and not isinstance(value, kind):
+            raise TypeError(f"{what}: {name!r} must be a {kind.__name__} or None, got {type(value).__name__}")
         self._remove(name)
-        self._modules[name] = module
+        table[name] = value
 
     # --- traversal ------------------------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix=""):
