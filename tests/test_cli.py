@@ -112,9 +112,12 @@ def test_flags_given_with_resume_take_effect_and_are_recorded_or_are_refused(cap
     for flags, text in ((["--seed", "3"], "seed 3: it was started with seed 0"),
                         (["--overwrite"], "--overwrite replaces it"),
                         (["--batch-size", "32"], "the batch size is 32, the run's is 64"),
-                        (["--data", "grid25"], "keeps its data"), (["--arch", "conv"], "keeps it")):
+                        (["--data", "grid25"], "keeps its data"), (["--arch", "conv"], "keeps it"),
+                        (["--augment", "cutout"], "trained with no augmentation; a resumed run keeps")):
         one_line_error(*run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "9", *flags)[::2], text)
     assert tg.load(out / "checkpoint.npz")["step"] == 5
+    code, _, err = run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "6", "--no-augment")
+    assert code == 0, err                                            # agrees with the run: nothing to refuse
 
 
 def test_sample_command(toy_run, vae_run, capsys, tmp_path):

@@ -3,7 +3,7 @@
     tinygen demo [--out DIR] [--quick]        the tour: a VAE and a WGAN-GP on MNIST, the GAN family on ring8
     tinygen train MODEL [--data mnist|ring8|grid25|swissroll|PATH] [--arch mlp|conv] [--conditional]
                   [--epochs N | --steps N] [--batch-size N] [--lr X] [--seed N] [--device cpu|cuda]
-                  [--threads N|auto] [--no-augment] [--out DIR] [--resume] [--overwrite]
+                  [--threads N|auto] [--augment POLICY | --no-augment] [--out DIR] [--resume] [--overwrite]
     tinygen sample RUN [--n 64] [--label 7] [--out FILE]
     tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
     tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
@@ -177,6 +177,11 @@ def _resumed(args, out):
         given = getattr(args, opt)
         if given not in (None, False) and model_cfg.get(key) != given:
             raise CLIError(f"{out} was trained with --{opt} {model_cfg.get(key)}; a resumed run keeps it")
+    if args.no_augment or args.augment is not None:
+        given = "" if args.no_augment else ",".join(p.strip() for p in args.augment.split(",") if p.strip())
+        if model_cfg.get("augment", "") != given:
+            had = model_cfg.get("augment") or "no augmentation"
+            raise CLIError(f"{out} was trained with {had}; a resumed run keeps its augmentation")
     data_name = old["data"]["name"]
     if args.data is not None and args.data != data_name:
         raise CLIError(f"{out} was trained on {data_name!r}; a resumed run keeps its data")
