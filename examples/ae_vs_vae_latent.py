@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen.data import load_dataset
 from tinygen.models import build_model
 from tinygen.train import train
@@ -34,7 +35,7 @@ def codes(model, x):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=5, help="epochs for each model (default 5)")
-    ap.add_argument("--out", default="runs/ae_vs_vae_latent", metavar="DIR",
+    ap.add_argument("--out", type=folder, default="runs/ae_vs_vae_latent", metavar="DIR",
                     help="the folder to write ae_vs_vae_latent.png into (default runs/ae_vs_vae_latent)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")

@@ -43,6 +43,7 @@ import os
 import numpy as np
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 import tinygen.functional as F
 
 LAMBDA = 10.0
@@ -160,7 +161,7 @@ def main(argv=None):
     ap.add_argument("--hidden", type=int, default=5)
     ap.add_argument("--latent", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="runs/autograd_by_hand", metavar="DIR",
+    ap.add_argument("--out", type=folder, default="runs/autograd_by_hand", metavar="DIR",
                     help="the folder for gradients.txt and vae_graph.png (default runs/autograd_by_hand)")
     ap.add_argument("--quick", action="store_true", help="the smallest sizes (batch 2, 3 pixels, 2 hidden units)")
     args = ap.parse_args(argv)

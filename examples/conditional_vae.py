@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen import plots
 from tinygen.models import build_model
 from tinygen.train import train
@@ -31,7 +32,7 @@ def main(argv=None):
     ap.add_argument("--digit", type=int, default=7, help="the digit to ask for (default 7)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--latent", type=int, default=LATENT, help=f"dimension of z (default {LATENT})")
-    ap.add_argument("--out", default="runs/conditional_vae", metavar="DIR", help="the run folder (default "
+    ap.add_argument("--out", type=folder, default="runs/conditional_vae", metavar="DIR", help="the run folder (default "
                     "runs/conditional_vae)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")

@@ -14,6 +14,7 @@ rarely a clear digit yet; ``--steps 2000`` (a few minutes) gives recognisable di
 import argparse
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen.models import build_model
 from tinygen.train import train
 
@@ -22,7 +23,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=400, help="discriminator + generator updates (default 400)")
     ap.add_argument("--width", type=int, default=32, help="base channels of both nets (DCGAN: 64)")
-    ap.add_argument("--out", default="runs/dcgan_mnist", metavar="DIR", help="the run folder (default runs/dcgan_mnist)")
+    ap.add_argument("--out", type=folder, default="runs/dcgan_mnist", metavar="DIR", help="the run folder (default runs/dcgan_mnist)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps of a narrow net (the smoke test)")
     args = ap.parse_args(argv)

@@ -24,6 +24,7 @@ import os
 import tempfile
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen import plots
 from tinygen.data import load_dataset, modes, toy_std
 from tinygen.demo import shortfall
@@ -39,7 +40,7 @@ def main(argv=None):
     ap.add_argument("--data", choices=("ring8", "grid25"), default="ring8")
     ap.add_argument("--updates", type=float, default=1.0,
                     help="scale the generator updates (GAN 5,000, WGAN 5,000, WGAN-GP 2,000; default 1.0)")
-    ap.add_argument("--out", default="runs/gan_vs_wgan", metavar="DIR",
+    ap.add_argument("--out", type=folder, default="runs/gan_vs_wgan", metavar="DIR",
                     help="the folder to write gan_vs_wgan_DATA.png into (default runs/gan_vs_wgan)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")

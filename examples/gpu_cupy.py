@@ -14,6 +14,7 @@ import sys
 import time
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen.data import DataLoader, load_dataset
 from tinygen.models import build_model
 from tinygen.train import train
@@ -38,7 +39,7 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda", help="cuda (default) or cuda:N")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--compare-cpu", action="store_true", help="time 20 steps on the CPU and on the GPU")
-    ap.add_argument("--out", default="runs/vae_mnist_cuda", metavar="DIR", help="the run folder (default "
+    ap.add_argument("--out", type=folder, default="runs/vae_mnist_cuda", metavar="DIR", help="the run folder (default "
                     "runs/vae_mnist_cuda)")
     ap.add_argument("--quick", action="store_true", help="a few steps only")
     args = ap.parse_args(argv)

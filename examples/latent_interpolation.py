@@ -16,6 +16,7 @@ import tempfile
 import numpy as np
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen import plots
 from tinygen.data import load_dataset
 from tinygen.models import build_model
@@ -30,7 +31,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=10, help="VAE training epochs (default 10)")
     ap.add_argument("--steps", type=int, default=10, help="images per strip (default 10)")
     ap.add_argument("--run", default=None, help="use this AE/VAE run folder instead of training")
-    ap.add_argument("--out", default="runs/latent_interpolation", metavar="DIR",
+    ap.add_argument("--out", type=folder, default="runs/latent_interpolation", metavar="DIR",
                     help="the folder to write latent_interpolation.png into (default runs/latent_interpolation)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few training steps only (the smoke test)")

@@ -12,6 +12,7 @@ and a checkpoint: `tinygen sample runs/vae_mnist` draws more samples from it, an
 import argparse
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen.models import build_model
 from tinygen.train import train
 
@@ -19,7 +20,7 @@ from tinygen.train import train
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10, help="passes over the 8,000 images (default 10)")
-    ap.add_argument("--out", default="runs/vae_mnist", metavar="DIR", help="the run folder (default runs/vae_mnist)")
+    ap.add_argument("--out", type=folder, default="runs/vae_mnist", metavar="DIR", help="the run folder (default runs/vae_mnist)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")
     args = ap.parse_args(argv)

@@ -16,6 +16,7 @@ digits for about ten times the time per step.
 import argparse
 
 import tinygen as tg
+from tinygen.cli_parser import folder
 from tinygen.models import build_model
 from tinygen.train import train
 
@@ -24,7 +25,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=2000, help="critic updates (default 2000 = 400 generator ones)")
     ap.add_argument("--arch", choices=("mlp", "conv"), default="mlp")
-    ap.add_argument("--out", default="runs/wgan_gp_mnist", metavar="DIR", help="the run folder (default "
+    ap.add_argument("--out", type=folder, default="runs/wgan_gp_mnist", metavar="DIR", help="the run folder (default "
                     "runs/wgan_gp_mnist)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="a few steps only (the smoke test)")

@@ -36,7 +36,7 @@ def test_every_example_is_covered():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_example_takes_quick_and_a_folder_for_out(name, capsys):
+def test_every_example_takes_quick_and_a_folder_for_out(name, capsys, tmp_path):
     """The same two flags everywhere: --quick (seconds) and --out DIR (a folder, never a file name)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
@@ -50,6 +50,13 @@ def test_every_example_takes_quick_and_a_folder_for_out(name, capsys):
     assert "--quick" in args and "--out" in args                  # and the smoke test runs it so
     folder = args[args.index("--out") + 1]
     assert all(f.startswith(folder + "/") for f in files)          # what it writes goes inside the folder
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep")
+    for bad in (tmp_path / "grid.png", a_file):                     # a file name is refused, nothing is made
+        with pytest.raises(SystemExit) as e:
+            module.main(["--quick", "--out", str(bad)])
+        assert e.value.code == 2 and "expected a folder" in capsys.readouterr().err
+    assert not (tmp_path / "grid.png").exists() and a_file.read_text() == "keep"
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "folder"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +44,21 @@ def positive_float(text):
 
 def threads(v):
     return "auto" if v == "auto" else positive_int(v)
+
+
+FILE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".json", ".jsonl", ".npz", ".txt", ".md", ".html")
+
+
+def folder(text):
+    """An argparse type for an --out that is a folder (the examples' run folders): refuses a name that reads
+    like a file (x.png) and a path that is an existing file, instead of making a folder of that name."""
+    import os
+    if not text or text.lower().endswith(FILE_SUFFIXES):
+        raise argparse.ArgumentTypeError(f"expected a folder, got {text!r} (a file name: the pictures and files "
+                                         "go inside the folder)")
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected a folder, got {text!r}, which is a file")
+    return text
 
 
 def build_parser(model_kinds, commands, graph_kinds):
