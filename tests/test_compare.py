@@ -143,8 +143,10 @@ def test_ctrl_c_to_compare_stops_its_workers_and_leaves_none_behind(tmp_path, ti
     lock_pid = tinygen_process.lock_pid
     argv = ["compare", "--data", "ring8", "--models", "gan,wgan", "--budget-minutes", "10", "--jobs", "2", "--out",
             tmp_path]
-    with tinygen_process.started(argv, lambda: all(lock_pid(r) and (r / "checkpoint.npz").exists() for r in runs),
-                                 timeout=120) as p:
+    def training():         # both workers past their first metrics line: a step is done, so the checkpoint
+        return all(lock_pid(r) and (r / "metrics.jsonl").exists() and (r / "metrics.jsonl").stat().st_size > 0
+                   for r in runs)            # the interruption saves is at step >= 1 (not the step-0 one)
+    with tinygen_process.started(argv, training, timeout=120) as p:
         workers = [lock_pid(r) for r in runs]
         p.send_signal(signal.SIGINT)                                 # to the parent alone, as `kill -INT` does
         stdout, stderr = p.communicate(timeout=90)

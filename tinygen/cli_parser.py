@@ -4,6 +4,7 @@ the command functions, so that this module imports nothing of tinygen."""
 from __future__ import annotations
 
 import argparse
+import os
 
 __all__ = ["build_parser", "folder"]
 
@@ -52,7 +53,6 @@ FILE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".json", ".jsonl", ".n
 def folder(text):
     """An argparse type for an --out that is a folder (the examples' run folders): refuses a name that reads
     like a file (x.png) and a path that is an existing file, instead of making a folder of that name."""
-    import os
     if not text or text.lower().endswith(FILE_SUFFIXES):
         raise argparse.ArgumentTypeError(f"expected a folder, got {text!r} (a file name: the pictures and files "
                                          "go inside the folder)")
