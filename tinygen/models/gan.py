@@ -156,6 +156,14 @@ class AdversarialModel(GenerativeModel):
         x = self.as_batch(x, "critic's input")
         return self.critic(x, self.onehot_for(y, x.shape[0], "score")).reshape((x.shape[0],))
 
+    @staticmethod
+    def per_batch(like, n, m, on_real, on_fake):
+        """A constant (n + m,) Tensor, ``on_real`` for the n real rows and ``on_fake`` for the m fake ones, in the
+        dtype and on the device of ``like`` (the critic's outputs): targets and weights of the critic's loss."""
+        xp, dt = like.xp, like.data.dtype
+        with _backend.device_scope(like.data):
+            return Tensor(xp.concat([xp.full((n,), on_real, dtype=dt), xp.full((m,), on_fake, dtype=dt)]))
+
     def critic_outputs(self, real, fake, y=None):
         """f on the real batch then the fake one, as one vector (n_real + n_fake,). A critic without BatchNorm
         scores the two batches stacked, in ONE pass: the same numbers as two passes (each row meets the same
@@ -266,14 +274,11 @@ class GAN(AdversarialModel):
     def critic_loss(self, real, fake, y=None):
         n, m = real.shape[0], fake.shape[0]
         d = self.critic_outputs(real, fake, y)                       # logits, real first
-        xp, dt = d.xp, d.data.dtype
-        with _backend.device_scope(d.data):                          # the targets on the logits' device
-            target = Tensor(xp.concat([xp.ones((n,), dtype=dt), xp.zeros((m,), dtype=dt)]))
-            w = None if n == m else Tensor(xp.concat([xp.full((n,), 1.0 / n, dtype=dt),
-                                                      xp.full((m,), 1.0 / m, dtype=dt)]))
-        if w is None:       # mean over the real batch + mean over the fake batch = sum over both / n
+        target = self.per_batch(d, n, m, 1.0, 0.0)
+        if n == m:          # mean over the real batch + mean over the fake batch = sum over both / n
             loss = F.binary_cross_entropy_with_logits(d, target, reduction="sum") * (1.0 / n)
         else:
+            w = self.per_batch(d, n, m, 1.0 / n, 1.0 / m)
             loss = F.binary_cross_entropy_with_logits(d, target, weight=w, reduction="sum")
         p = d.detach().sigmoid()                                      # D's probabilities, for the log only
         return loss, {"d_loss": loss.detach(), "d_real": p[:n].mean(), "d_fake": p[n:].mean()}

@@ -29,10 +29,8 @@ GAN's (DCGAN-style conv or MLP; see :mod:`tinygen.models.gan`). For the 2-D toys
 """
 from __future__ import annotations
 
-from .. import backend as _backend
 from .. import functional as F
 from .. import optim
-from ..tensor import Tensor
 from .base import is_image_shape, register_model
 from .gan import AdversarialModel
 
@@ -49,10 +47,7 @@ class _Wasserstein(AdversarialModel):
         """E f(fake) - E f(real) (batch means) as one weighted sum over the critic's outputs on both batches."""
         n, m = real.shape[0], fake.shape[0]
         f = self.critic_outputs(real, fake, y)
-        xp, dt = f.xp, f.data.dtype
-        with _backend.device_scope(f.data):                          # the weights on the outputs' device
-            w = Tensor(xp.concat([xp.full((n,), -1.0 / n, dtype=dt), xp.full((m,), 1.0 / m, dtype=dt)]))
-        return (f * w).sum()
+        return (f * self.per_batch(f, n, m, -1.0 / n, 1.0 / m)).sum()
 
     def evaluate(self, x, y=None):
         """Held-out {"wdist"}: mean f(x) over the held-out x minus mean f(G(z)) over as many fresh samples."""
