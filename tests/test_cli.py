@@ -113,7 +113,8 @@ def test_flags_given_with_resume_take_effect_and_are_recorded_or_are_refused(cap
                         (["--overwrite"], "--overwrite replaces it"),
                         (["--batch-size", "32"], "the batch size is 32, the run's is 64"),
                         (["--data", "grid25"], "keeps its data"), (["--arch", "conv"], "keeps it"),
-                        (["--augment", "cutout"], "trained with no augmentation; a resumed run keeps")):
+                        (["--augment", "cutout"], "trained with no augmentation; a resumed run keeps"),
+                        (["--ema", "0.9"], "trained with --ema 0.0; a resumed run keeps its generator average")):
         one_line_error(*run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "9", *flags)[::2], text)
     assert tg.load(out / "checkpoint.npz")["step"] == 5
     code, _, err = run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "6", "--no-augment")
@@ -181,6 +182,15 @@ def test_train_no_augment_turns_diffaugment_off(tmp_path, capsys):
     capsys.readouterr()
 
 
+def test_train_ema_sets_the_generator_average(tmp_path, capsys):
+    for flag, expect in ((["--ema", "0"], 0.0), ([], 0.999), (["--ema", "0.99"], 0.99)):
+        out = tmp_path / f"run{''.join(flag)}"
+        assert main(["train", "gan", "--arch", "conv", "--steps", "2", "--out", str(out)] + flag) == 0
+        assert json.loads((out / "config.json").read_text())["model"]["config"]["ema"] == expect
+        assert any(k.startswith("generator_average.") for k in tg.load(out / "checkpoint.npz")["model"]) == bool(expect)
+    capsys.readouterr()
+
+
 def test_demo_gives_each_ring8_model_the_generator_updates_it_needs_and_says_why_one_falls_short():
     import tinygen.demo as demo
     from tinygen.models import build_model
@@ -215,6 +225,8 @@ def test_demo_gives_each_ring8_model_the_generator_updates_it_needs_and_says_why
     (["train", "vae", "--augment", "cutout", "--steps", "1"], "--augment applies to the adversarial models"),
     (["train", "gan", "--augment", "color", "--steps", "1"], "unknown augmentation 'color'"),
     (["train", "gan", "--augment", "cutout", "--no-augment"], "not allowed with argument"),
+    (["train", "vae", "--ema", "0.9", "--steps", "1"], "--ema applies to the adversarial models"),
+    (["train", "gan", "--ema", "1.5", "--steps", "1"], "ema must be a decay in [0, 1)"),
     (["sample", "/nonexistent/run"], "there is no run folder '/nonexistent/run'"),
     (["reconstruct", "/nonexistent/run"], "there is no run folder"),
     (["interpolate", "/nonexistent/run"], "there is no run folder"),

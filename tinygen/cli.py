@@ -3,7 +3,8 @@
     tinygen demo [--out DIR] [--quick]        the tour: a VAE and a WGAN-GP on MNIST, the GAN family on ring8
     tinygen train MODEL [--data mnist|ring8|grid25|swissroll|PATH] [--arch mlp|conv] [--conditional]
                   [--epochs N | --steps N] [--batch-size N] [--lr X] [--seed N] [--device cpu|cuda]
-                  [--threads N|auto] [--augment POLICY | --no-augment] [--out DIR] [--resume] [--overwrite]
+                  [--threads N|auto] [--augment POLICY | --no-augment] [--ema DECAY] [--out DIR] [--resume]
+                  [--overwrite]
     tinygen sample RUN [--n 64] [--label 7] [--out FILE]
     tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
     tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
@@ -136,13 +137,15 @@ def cmd_train(args):
             kw["arch"] = "mlp"                    # the GANs' default nets are conv, for images
         if args.conditional:
             kw["num_classes"] = int(ds.num_classes)
-        if args.no_augment or args.augment is not None:
-            flag = "--no-augment" if args.no_augment else "--augment"
+        for flag, key, value in (("--no-augment" if args.no_augment else "--augment", "augment",
+                                  "" if args.no_augment else args.augment), ("--ema", "ema", args.ema)):
+            if value is None:
+                continue
             adversarial = [k for k in model_kinds() if issubclass(model_class(k), AdversarialModel)]
             if args.model not in adversarial:
                 raise CLIError(f"{flag} applies to the adversarial models ({', '.join(adversarial)}), "
                                f"not {args.model}")
-            kw["augment"] = "" if args.no_augment else args.augment
+            kw[key] = value
         model = build_model(args.model, **kw)
         if epochs is None and steps is None:
             if ds.kind == "toy":
@@ -182,6 +185,9 @@ def _resumed(args, out):
         if model_cfg.get("augment", "") != given:
             had = model_cfg.get("augment") or "no augmentation"
             raise CLIError(f"{out} was trained with {had}; a resumed run keeps its augmentation")
+    if args.ema is not None and float(model_cfg.get("ema", 0.0)) != args.ema:
+        raise CLIError(f"{out} was trained with --ema {model_cfg.get('ema', 0.0)}; a resumed run keeps its generator "
+                       f"average")
     data_name = old["data"]["name"]
     if args.data is not None and args.data != data_name:
         raise CLIError(f"{out} was trained on {data_name!r}; a resumed run keeps its data")

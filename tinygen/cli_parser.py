@@ -100,6 +100,9 @@ def _add_train(sub, model_kinds):
                      "cutout (the default for the conv nets), translation, or translation,cutout (the paper's)")
     aug.add_argument("--no-augment", action="store_true", help="GANs on images: show the critic the images as "
                      "they are, without DiffAugment")
+    s.add_argument("--ema", type=float, default=None, metavar="DECAY", help="GANs: draw samples from an average of "
+                   "the generator's recent weights, with this decay (default 0.999 on images, none on 2-D data; 0: "
+                   "no average)")
     length = s.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=positive_int, help="passes over the data (total, also on --resume)")
     length.add_argument("--steps", type=positive_int, help="training steps (total, also on --resume)")

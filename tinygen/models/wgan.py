@@ -71,12 +71,12 @@ class WGAN(_Wasserstein):
     default_epochs = 10
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
-                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=0.01, augment=None):
+                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=0.01, augment=None, ema=None):
         clip = float(clip)
         if not clip > 0:
             raise ValueError(f"wgan: clip must be > 0, got {clip}")
         super().__init__(data_shape, arch, latent_dim, hidden, width, batchnorm, n_critic, conditional,
-                         num_classes, augment, clip=clip)
+                         num_classes, augment, ema, clip=clip)
         self.clip = clip
         self.after_critic_step()             # the critic starts inside the box, as after any update
 
@@ -106,14 +106,15 @@ class WGANGP(_Wasserstein):
     critic_batchnorm_allowed = False
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
-                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, gp_weight=None, augment=None):
+                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, gp_weight=None, augment=None,
+                 ema=None):
         if gp_weight is None:
             gp_weight = 10.0 if is_image_shape(data_shape) else 0.1
         gp_weight = float(gp_weight)
         if gp_weight < 0:
             raise ValueError(f"wgan-gp: gp_weight must be >= 0, got {gp_weight}")
         super().__init__(data_shape, arch, latent_dim, hidden, width, batchnorm, n_critic, conditional,
-                         num_classes, augment, gp_weight=gp_weight)
+                         num_classes, augment, ema, gp_weight=gp_weight)
         self.gp_weight = gp_weight
 
     def gradient_penalty(self, real, fake, y=None, eps=None):
