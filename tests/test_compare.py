@@ -57,12 +57,13 @@ def test_a_per_model_learning_rate_reaches_the_optimizers_and_the_nets_descripti
 def test_the_nets_description_names_every_setting_that_is_not_the_default():
     from tinygen.compare import describe_nets
     from tinygen.models import build_model
-    wgan = build_model("wgan", data_shape=(1, 28, 28), arch="conv", width=16, augment="")
+    wgan = build_model("wgan", data_shape=(1, 28, 28), arch="conv", width=16, augment="", ema=0)
     assert describe_nets(wgan) == describe_nets(wgan, 5e-5) == "conv (DCGAN-style, width 16), no DiffAugment"
     assert describe_nets(wgan, 2e-4) == "conv (DCGAN-style, width 16), no DiffAugment, RMSprop lr 0.0002 " \
                                         "(default 5e-05)"
     gp = build_model("wgan-gp", data_shape=(1, 28, 28), arch="mlp", n_critic=2)
-    assert describe_nets(gp, 3e-4).endswith(", Adam lr 0.0003 (default 0.0001), n_critic 2 (default 5)")
+    assert describe_nets(gp, 3e-4).endswith(", samples from G's weight average (EMA 0.999), Adam lr 0.0003 "
+                                            "(default 0.0001), n_critic 2 (default 5)")
 
 
 def _ev(fd, digits, entropy, **kw):

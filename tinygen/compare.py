@@ -36,15 +36,17 @@ __all__ = ["run_compare", "NETS", "describe_nets", "nets_for"]
 # long runs; in a budget of minutes a larger step learns faster, and the report says which each model got.
 # On the 2-D toys every model gets the toy MLPs and its defaults.
 NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"},
-                  "gan": {"arch": "conv", "width": 16, "augment": "", "lr": 2e-3},
+                  "gan": {"arch": "mlp", "lr": 1e-3},
                   "wgan": {"arch": "conv", "width": 16, "augment": "", "lr": 1e-3},
                   "wgan-gp": {"arch": "mlp", "augment": "", "lr": 1e-3}}}
 NETS_NOTE = {"mnist": "The nets and learning rates are those that learned fastest in 170 CPU seconds each "
-                      "(`python benchmarks/quality.py race --cpu-seconds 170 --models gan:conv:16:noaug:lr=2e-3 "
+                      "(`python benchmarks/quality.py race --cpu-seconds 170 --models gan:mlp:lr=1e-3 "
                       "wgan:conv:16:noaug:lr=1e-3 wgan-gp:mlp:noaug:lr=1e-3 ...`, FD-MNIST of 1,000 samples, "
-                      "one seed): GAN 225 (the DCGAN learning rate 2e-4: 372), clipped WGAN 407 (RMSprop 5e-5 "
-                      "with width 32: 1,791, 7 digits), WGAN-GP 168 (Adam 1e-4: 422); no DiffAugment, which "
-                      "slows learning in so short a run (GAN width 32: 633 with it, 434 without)."}
+                      "one seed; benchmarks/NOTES.md 15 and 19): GAN MLP 93 (DCGAN width 16: 232; the DCGAN "
+                      "learning rate 2e-4: 372), clipped WGAN 446 (n_critic 2: 377; c = 0.05: 475; MLP critic: "
+                      "collapsed to 1-7 digits), WGAN-GP 159 (Adam 1e-4: 422); no DiffAugment, which slows learning "
+                      "in so short a run (GAN width 32: 633 with it, 434 without). The GANs' samples come from "
+                      "the generator's weight average (GAN MLP: 130 without it)."}
 EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
 REPORT_SECONDS = 30              # the report's pictures, at the end
 TIMING_STEPS = 6
@@ -74,13 +76,16 @@ def _seconds_per_step(model, data, seed):
 
 
 def describe_nets(model, lr=None):
-    """The nets of a model in a few words: "MLP 784-400-20", "conv (DCGAN-style, width 32)", and any setting
+    """The nets of a model in a few words: "MLP 784-400-20", "conv (DCGAN-style, width 32)", the generator's
+    weight average when its samples come from one, and any setting
     that is not the model's default: a learning rate ``lr`` other than ``make_optimizers``' ("RMSprop lr 2e-4
     (default 5e-5)"), a critic count other than the course's ("n_critic 2 (default 5)")."""
     cfg = model.config()
     aug = ""
     if getattr(model, "is_image", False) and "augment" in cfg:
         aug = f", DiffAugment ({cfg['augment']})" if cfg["augment"] else ", no DiffAugment"
+    if cfg.get("ema"):
+        aug += f", samples from G's weight average (EMA {cfg['ema']:g})"
     aug += _non_defaults(model, cfg, lr)
     if cfg.get("arch") == "conv":
         return f"conv (DCGAN-style, width {cfg.get('width')}){aug}"
