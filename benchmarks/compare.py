@@ -214,6 +214,10 @@ def main(argv=None):
     ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
     ap.add_argument("--frameworks", nargs="+", default=list(FRAMEWORKS), choices=FRAMEWORKS)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--wait-idle", type=float, default=300.0, metavar="S",
+                    help="before the run, and after it, wait up to S seconds for the 1-minute load average to fall "
+                         "below 0.5 (default 300; 0: do not wait): the 'after' value then shows whether anything else "
+                         "kept the machine busy")
     ap.add_argument("--no-roofline", action="store_true", help="skip measuring the GEMM rates")
     ap.add_argument("--json", help="also write every number to this JSON file")
     ap.add_argument("--chainer-python", default=os.environ.get("TINYGEN_BENCH_CHAINER_PYTHON"),
@@ -226,7 +230,8 @@ def main(argv=None):
 
     frameworks = [fw for fw in args.frameworks if _installed(fw, args.python[fw])]
     missing = [fw for fw in args.frameworks if fw not in frameworks]
-    info, load0 = machine.describe(), machine.load_average()
+    load0, waited0 = machine.wait_until_idle(args.wait_idle)
+    info = machine.describe()
     print(f"{info['cpu']}, {info['cores']} cores, flags {' '.join(info['flags']) or '-'}; Python {info['python']}, "
           f"NumPy {info['numpy']} with {info['blas']}")
     print(f"command: python benchmarks/compare.py {' '.join(argv if argv is not None else sys.argv[1:])}"
@@ -234,7 +239,7 @@ def main(argv=None):
     print(f"one process per framework and round; {args.rounds} interleaved rounds of >= {args.min_time:g} s after "
           f"{args.check_steps} check steps and {args.warmup:g} s of warm-up; {args.solo_rounds} solo rounds each "
           f"(self-check, idle modes); ms/step = median over rounds; ratios = medians of per-round ratios")
-    print(f"load average (1 min) before: {load0}" + (" -- ABOVE 0.5: the machine is not idle, numbers are noisy"
+    print(f"load average (1 min) before: {load0} (after waiting {waited0:.0f} s)" + (" -- ABOVE 0.5: the machine is not idle, numbers are noisy"
                                                      if load0 is not None and load0 > 0.5 else ""))
     if missing:
         print(f"not installed: {', '.join(missing)}" + (" (Chainer needs NumPy < 2: give --chainer-python, see "
@@ -261,9 +266,10 @@ def main(argv=None):
                     tg = res["frameworks"].get("tinygen")
                     failed |= tg is not None and (tg.get("first_rel", 0.0) > RTOL or not tg["decreased"])
                     self_failed |= any(not r.get("self_check", True) for r in res["frameworks"].values())
-    load1 = machine.load_average()
+    load1, waited1 = machine.wait_until_idle(args.wait_idle)
     results["load_average"] = [load0, load1]
-    print(f"\nload average (1 min) before {load0}, after {load1}"
+    results["waited_for_idle"] = [waited0, waited1]
+    print(f"\nload average (1 min) before {load0}, after {load1} ({waited1:.0f} s after the last round)"
           + (" -- ABOVE 0.5: not an idle-machine measurement" if max(load0 or 0, load1 or 0) > 0.5 else "")
           + (" (the 'load' mode's own background processes raise the 'after' value)" if "load" in args.modes else ""))
     print()

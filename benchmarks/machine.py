@@ -76,6 +76,22 @@ def load_average():
         return None
 
 
+IDLE_LOAD = 0.5
+
+
+def wait_until_idle(limit, threshold=IDLE_LOAD, poll=5.0):
+    """Wait (at most ``limit`` seconds) until the 1-minute load average is below ``threshold``: after a busy job,
+    or after this script's own timing, the load takes a minute or two to decay. Returns (load, seconds waited);
+    a load still above the threshold at the limit means something else keeps the machine busy."""
+    waited = 0.0
+    load = load_average()
+    while load is not None and load >= threshold and waited < limit:
+        time.sleep(poll)
+        waited += poll
+        load = load_average()
+    return load, waited
+
+
 def cpu_busy():
     """(machine busy seconds, wall seconds) now: the non-idle time of all cores from /proc/stat (None if absent)."""
     try:

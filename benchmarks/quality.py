@@ -175,8 +175,8 @@ def run_mnist_gan(args):
 
 
 def parse_race_spec(spec):
-    """``kind:arch[:width][:noaug][:lr=X][:ncritic=N]`` -> (kind, arch, build_model's extra arguments, lr or None
-    for the model's default). Raises ValueError with one sentence on a bad field."""
+    """``kind:arch[:width][:noaug][:lr=X][:ncritic=N][:clip=C][:ema=D]`` -> (kind, arch, build_model's extra
+    arguments, lr or None for the model's default). Raises ValueError with one sentence on a bad field."""
     kind, _, rest = spec.partition(":")
     fields = rest.split(":") if rest else []
     if not kind or not fields or fields[0] not in ("mlp", "conv"):
@@ -197,11 +197,15 @@ def parse_race_spec(spec):
                 extra["n_critic"] = int(value)
                 if extra["n_critic"] < 1:
                     raise ValueError
+            elif eq and key in ("clip", "ema"):
+                extra[key] = float(value)
+                if not extra[key] > 0:
+                    raise ValueError
             else:
                 raise KeyError
         except (ValueError, KeyError):
-            raise ValueError(f"race: field {f!r} of {spec!r} is not a width, noaug, lr=<positive number> or "
-                             f"ncritic=<integer >= 1>") from None
+            raise ValueError(f"race: field {f!r} of {spec!r} is not a width, noaug, lr=<positive number>, "
+                             f"ncritic=<integer >= 1>, clip=<positive number> or ema=<decay>") from None
     return kind, arch, extra, lr
 
 

@@ -29,13 +29,22 @@ def test_a_busy_process_beside_us_is_seen():
         os.kill(pids[0], 0)                      # stopped when the block ended
 
 
+def test_waiting_for_an_idle_machine_polls_the_load_until_the_limit(monkeypatch):
+    loads = iter([2.0, 1.0, 0.4, 0.1])
+    monkeypatch.setattr(machine, "load_average", lambda: next(loads))
+    monkeypatch.setattr(machine.time, "sleep", lambda s: None)
+    assert machine.wait_until_idle(60, poll=5) == (0.4, 10.0)        # stops at the first load below 0.5
+    monkeypatch.setattr(machine, "load_average", lambda: 3.0)
+    assert machine.wait_until_idle(12, poll=5) == (3.0, 15.0)        # gives up at the limit: still busy
+
+
 def test_compare_runs_one_process_per_round_and_prints_the_table(tmp_path):
     out = tmp_path / "r.json"
     env = dict(os.environ, PYTHONPATH=os.path.dirname(BENCH))
     p = subprocess.run([sys.executable, os.path.join(BENCH, "compare.py"), "--frameworks", "tinygen",
                         "--workloads", "vae_mlp", "--modes", "1", "--rounds", "2", "--solo-rounds", "1",
                         "--min-time", "0.2", "--warmup", "0.1", "--check-steps", "3", "--no-roofline",
-                        "--json", str(out)], capture_output=True, text=True, env=env, timeout=300)
+                        "--wait-idle", "0", "--json", str(out)], capture_output=True, text=True, env=env, timeout=300)
     assert p.returncode in (0, 2), p.stderr          # 2: the self-check failed (a busy machine)
     assert "| vae_mlp | 1 thread |" in p.stdout and "load average (1 min) before" in p.stdout
     row = json.loads(out.read_text())["modes"]["1"]["vae_mlp"]["frameworks"]["tinygen"]
@@ -47,10 +56,11 @@ def test_a_race_spec_sets_width_augmentation_learning_rate_and_critic_count():
     model, opts = quality.build_race("wgan:conv:16:noaug:lr=2e-4:ncritic=2", seed=0)
     assert model.kind == "wgan" and model.config()["width"] == 16 and model.augment == ()
     assert model.n_critic == 2
+    assert quality.build_race("wgan:conv:16:clip=0.05", seed=0)[0].clip == 0.05
     assert {g["lr"] for o in opts.values() for g in o.param_groups} == {2e-4}
     model, opts = quality.build_race("wgan:mlp", seed=0)                 # the course's defaults otherwise
     assert model.n_critic == 5 and opts["d"].param_groups[0]["lr"] == 5e-5
-    for bad in ("wgan:conv:lr=-1", "wgan:conv:ncritic=0", "wgan:conv:fast", "wgan", "wgan:cnn"):
+    for bad in ("wgan:conv:lr=-1", "wgan:conv:ncritic=0", "wgan:conv:clip=0", "wgan:conv:fast", "wgan", "wgan:cnn"):
         with pytest.raises(ValueError, match="race: "):
             quality.parse_race_spec(bad)
 
