@@ -16,8 +16,9 @@ and the generator's updates use the weights p, as without averaging; only ``samp
 BatchNorm: the generator's running statistics belong to its current weights, not to the averaged ones (measured
 on MNIST, DCGAN width 16, 4,000 steps: FD-MNIST 225 with them against 193 with the average's own). So the
 average keeps its own statistics ("standing statistics", as BigGAN), recomputed when it has changed since they
-were last computed: the averaged net runs in training mode on ``STAT_BATCHES`` batches of inputs from a fixed
-private seed (the user's random numbers are not touched) and its BatchNorms average those batches' statistics.
+were last computed: the averaged net runs in training mode on ``STAT_BATCHES`` batches of inputs drawn from
+generators seeded afresh (``tinygen.rng.isolated_rng``: the user's and the training's random numbers are not
+touched) and its BatchNorms average those batches' statistics.
 
 The averages are buffers: they are saved in checkpoints (resume stays exact) and move with the model, and they
 are not parameters: no optimizer, gradient check or parameter count sees them.
@@ -29,6 +30,7 @@ import contextlib
 from .. import backend as _backend
 from .. import nn
 from ..autograd import no_grad
+from ..rng import isolated_rng
 
 __all__ = ["WeightAverage"]
 
@@ -79,9 +81,8 @@ class WeightAverage(nn.Module):
     @contextlib.contextmanager
     def swapped_into(self, module, inputs=None):
         """``module`` runs with the averaged weights and their BatchNorm statistics for the duration (arrays are
-        swapped, not copied, and swapped back afterwards, also on an error). ``inputs(n, rng)`` gives n inputs
-        for ``module`` from the NumPy Generator ``rng``: needed to (re)compute the statistics when the module
-        has BatchNorms."""
+        swapped, not copied, and swapped back afterwards, also on an error). ``inputs(n)`` draws the arguments
+        of ``module`` for n samples: needed to (re)compute the statistics when the module has BatchNorms."""
         pairs = self._paired(module)
         mine = self._mine("p")
         key = (self._updates, id(mine[0].data) if mine else None)    # a load replaces the arrays
@@ -100,17 +101,15 @@ class WeightAverage(nn.Module):
     def _standing_statistics(self, module, inputs):
         """The BatchNorms' running statistics of ``module`` (now holding the averaged weights) recomputed as
         the mean over STAT_BATCHES training-mode batches (momentum None: a cumulative average)."""
-        import numpy as np  # host-side: the private generator of the inputs
-        rng = np.random.default_rng(0)
         was, momenta = module.training, [m.momentum for m in self._norms]
         try:
             for m in self._norms:
                 m.momentum = None
                 m.reset_running_stats()
             module.train()
-            for _ in range(STAT_BATCHES):
-                args = inputs(STAT_BATCH, rng)
-                module(*args)
+            with isolated_rng(self._mine("p")[0].device, 0):
+                for _ in range(STAT_BATCHES):
+                    module(*inputs(STAT_BATCH))
         finally:
             module.train(was)
             for m, mom in zip(self._norms, momenta):

@@ -290,13 +290,10 @@ class AdversarialModel(GenerativeModel):
             return contextlib.nullcontext()
         return self.generator_average.swapped_into(self.generator, self._private_inputs)
 
-    def _private_inputs(self, n, rng):
-        """(z, one-hot labels or None) for n samples drawn from the NumPy Generator ``rng`` (the averaged
-        generator's BatchNorm statistics are computed from these, not from the user's random numbers)."""
-        z = _creation.tensor(rng.standard_normal((n, self.latent_dim)), dtype=self.dtype, device=self.device)
-        y = _creation.tensor(rng.integers(0, self.num_classes, n), dtype="int64", device=self.device) \
-            if self.conditional else None
-        return z, self.onehot_for(y, n, "sample")
+    def _private_inputs(self, n):
+        """(z, one-hot labels or None) for n samples: the inputs from which the averaged generator's BatchNorm
+        statistics are computed (drawn inside ``isolated_rng``, see averaging.py)."""
+        return self.sample_latent(n), self.onehot_for(self.labels_for(n, None, self.device), n, "sample")
 
     def load_state_dict(self, state_dict, strict=True):
         """As Module's; a checkpoint saved before the model kept a generator average (no
