@@ -271,7 +271,8 @@ def main(argv=None):
     results["waited_for_idle"] = [waited0, waited1]
     print(f"\nload average (1 min) before {load0}, after {load1} ({waited1:.0f} s after the last round)"
           + (" -- ABOVE 0.5: not an idle-machine measurement" if max(load0 or 0, load1 or 0) > 0.5 else "")
-          + (" (the 'load' mode's own background processes raise the 'after' value)" if "load" in args.modes else ""))
+          + (" (the 'load' mode's own background processes raise the 'after' value; give --wait-idle time to decay)"
+             if "load" in args.modes and (load1 or 0) > 0.5 else ""))
     print()
     print(summary_table(results["modes"], args.modes, args.workloads, frameworks))
     versions = {fw: r["frameworks"][fw]["version"] for mr in results["modes"].values() for r in mr.values()
