@@ -197,15 +197,19 @@ def parse_race_spec(spec):
                 extra["n_critic"] = int(value)
                 if extra["n_critic"] < 1:
                     raise ValueError
-            elif eq and key in ("clip", "ema"):
+            elif eq and key == "clip":
                 extra[key] = float(value)
                 if not extra[key] > 0:
+                    raise ValueError
+            elif eq and key == "ema":
+                extra[key] = float(value)
+                if not 0 <= extra[key] < 1:
                     raise ValueError
             else:
                 raise KeyError
         except (ValueError, KeyError):
             raise ValueError(f"race: field {f!r} of {spec!r} is not a width, noaug, lr=<positive number>, "
-                             f"ncritic=<integer >= 1>, clip=<positive number> or ema=<decay>") from None
+                             f"ncritic=<integer >= 1>, clip=<positive number> or ema=<decay in [0, 1), 0: none>") from None
     return kind, arch, extra, lr
 
 

@@ -57,10 +57,12 @@ def test_a_race_spec_sets_width_augmentation_learning_rate_and_critic_count():
     assert model.kind == "wgan" and model.config()["width"] == 16 and model.augment == ()
     assert model.n_critic == 2
     assert quality.build_race("wgan:conv:16:clip=0.05", seed=0)[0].clip == 0.05
+    assert quality.build_race("gan:mlp:ema=0", seed=0)[0].ema == 0.0                # the average off
+    assert quality.build_race("gan:mlp:ema=0.99", seed=0)[0].ema == 0.99
     assert {g["lr"] for o in opts.values() for g in o.param_groups} == {2e-4}
     model, opts = quality.build_race("wgan:mlp", seed=0)                 # the course's defaults otherwise
     assert model.n_critic == 5 and opts["d"].param_groups[0]["lr"] == 5e-5
-    for bad in ("wgan:conv:lr=-1", "wgan:conv:ncritic=0", "wgan:conv:clip=0", "wgan:conv:fast", "wgan", "wgan:cnn"):
+    for bad in ("wgan:conv:lr=-1", "wgan:conv:ncritic=0", "wgan:conv:clip=0", "gan:mlp:ema=1", "wgan:conv:fast", "wgan", "wgan:cnn"):
         with pytest.raises(ValueError, match="race: "):
             quality.parse_race_spec(bad)
 

@@ -114,7 +114,7 @@ def test_flags_given_with_resume_take_effect_and_are_recorded_or_are_refused(cap
                         (["--batch-size", "32"], "the batch size is 32, the run's is 64"),
                         (["--data", "grid25"], "keeps its data"), (["--arch", "conv"], "keeps it"),
                         (["--augment", "cutout"], "trained with no augmentation; a resumed run keeps"),
-                        (["--ema", "0.9"], "trained with --ema 0.0; a resumed run keeps its generator average")):
+                        (["--ema", "0.9"], "trained with --ema 0; a resumed run keeps its generator average")):
         one_line_error(*run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "9", *flags)[::2], text)
     assert tg.load(out / "checkpoint.npz")["step"] == 5
     code, _, err = run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "6", "--no-augment")
@@ -180,6 +180,21 @@ def test_train_no_augment_turns_diffaugment_off(tmp_path, capsys):
         assert main(["train", "gan", "--arch", "conv", "--steps", "2", "--out", str(out)] + flag) == 0
         assert json.loads((out / "config.json").read_text())["model"]["config"]["augment"] == expect
     capsys.readouterr()
+
+
+def test_resume_judges_ema_by_the_model_it_rebuilds(tmp_path, capsys, vae_run):
+    out = tmp_path / "old"
+    assert main(["train", "gan", "--arch", "conv", "--steps", "2", "--out", str(out)]) == 0
+    capsys.readouterr()
+    cfg = json.loads((out / "config.json").read_text())
+    del cfg["model"]["config"]["ema"]                      # a run from before --ema (rebuilt with the default)
+    (out / "config.json").write_text(json.dumps(cfg))
+    one_line_error(*run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "3", "--ema", "0")[::2],
+                   "trained with --ema 0.999; a resumed run keeps")
+    one_line_error(*run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "3")[::2],
+                   "the model's settings differ (ema: None in the run, 0.999 now)")   # refused, not guessed
+    one_line_error(*run_main(capsys, "train", "vae", "--out", vae_run, "--resume", "--ema", "0.9")[::2],
+                   "--ema applies to the adversarial models, not vae")
 
 
 def test_train_ema_sets_the_generator_average(tmp_path, capsys):

@@ -185,16 +185,18 @@ def _resumed(args, out):
         if model_cfg.get("augment", "") != given:
             had = model_cfg.get("augment") or "no augmentation"
             raise CLIError(f"{out} was trained with {had}; a resumed run keeps its augmentation")
-    if args.ema is not None and float(model_cfg.get("ema", 0.0)) != args.ema:
-        raise CLIError(f"{out} was trained with --ema {model_cfg.get('ema', 0.0)}; a resumed run keeps its generator "
-                       f"average")
     data_name = old["data"]["name"]
     if args.data is not None and args.data != data_name:
         raise CLIError(f"{out} was trained on {data_name!r}; a resumed run keeps its data")
     epochs, steps = args.epochs, args.steps
     if epochs is None and steps is None:
         epochs, steps = old["training"].get("epochs"), old["training"].get("steps")
-    return runs.build_from_config(old), data_name, epochs, steps
+    model = runs.build_from_config(old)
+    if args.ema is not None and not hasattr(model, "ema"):
+        raise CLIError(f"--ema applies to the adversarial models, not {args.model}")
+    if args.ema is not None and model.ema != args.ema:      # the model's: a run older than --ema has the default
+        raise CLIError(f"{out} was trained with --ema {model.ema:g}; a resumed run keeps its generator average")
+    return model, data_name, epochs, steps
 
 
 def _print_result(result):

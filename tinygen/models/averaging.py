@@ -14,7 +14,8 @@ and the generator's updates use the weights p, as without averaging; only ``samp
 ``tinygen sample``) draws from the averaged weights.
 
 BatchNorm: the generator's running statistics belong to its current weights, not to the averaged ones (measured
-on MNIST, DCGAN width 16, 4,000 steps: FD-MNIST 225 with them against 193 with the average's own). So the
+on MNIST, DCGAN width 16, 4,000 steps, a plain 0.999 average: FD-MNIST 225 with the generator's statistics,
+193 with the averaged net's own batch statistics; benchmarks/NOTES.md 19). So the
 average keeps its own statistics ("standing statistics", as BigGAN), recomputed when it has changed since they
 were last computed: the averaged net runs in training mode on ``STAT_BATCHES`` batches of inputs drawn from
 generators seeded afresh (``tinygen.rng.isolated_rng``: the user's and the training's random numbers are not
@@ -30,6 +31,7 @@ import contextlib
 from .. import backend as _backend
 from .. import nn
 from ..autograd import no_grad
+from ..optim import _lerp_
 from ..rng import isolated_rng
 
 __all__ = ["WeightAverage"]
@@ -53,8 +55,7 @@ class WeightAverage(nn.Module):
         for i, (_, b) in enumerate(module.named_buffers()):
             self.register_buffer(f"s{i}", b.detach().clone())
         self._norms = [m for m in module.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
-        object.__setattr__(self, "_updates", 0)     # host counters: what the statistics were computed for
-        object.__setattr__(self, "_stats_for", None)
+        self._updates, self._stats_for = 0, None     # host-side: what the statistics were computed for
 
     def _mine(self, letter):
         return [b for name, b in self.named_buffers(recurse=False) if name[0] == letter]
@@ -71,12 +72,10 @@ class WeightAverage(nn.Module):
     def update(self, module, t):
         """One step of the average towards ``module``'s current weights; ``t`` = updates before this one."""
         d = min(self.decay, (1.0 + t) / (10.0 + t))
-        object.__setattr__(self, "_updates", self._updates + 1)
+        self._updates += 1
         for p, a in zip(module.parameters(), self._mine("p")):
-            xp = _backend.namespace(a.data)
             with _backend.device_scope(a.data):
-                a.data *= d
-                a.data += xp.multiply(p.data, xp.asarray(1.0 - d, dtype=p.data.dtype))
+                _lerp_(a.data, p.data, 1.0 - d)             # a <- a + (1 - d)(p - a) = d a + (1 - d) p
 
     @contextlib.contextmanager
     def swapped_into(self, module, inputs=None):
@@ -91,7 +90,7 @@ class WeightAverage(nn.Module):
         try:
             if self._norms and inputs is not None and self._stats_for != key:
                 self._standing_statistics(module, inputs)
-                object.__setattr__(self, "_stats_for", key)
+                self._stats_for = key
             yield module
         finally:
             for p, a in pairs:
