@@ -61,6 +61,11 @@ def test_the_nets_description_names_every_setting_that_is_not_the_default():
     assert describe_nets(wgan) == describe_nets(wgan, 5e-5) == "conv (DCGAN-style, width 16), no DiffAugment"
     assert describe_nets(wgan, 2e-4) == "conv (DCGAN-style, width 16), no DiffAugment, RMSprop lr 0.0002 " \
                                         "(default 5e-05)"
+    clipped = build_model("wgan", data_shape=(1, 28, 28), arch="conv", width=16, augment="", ema=0, clip=0.02,
+                          n_critic=1)
+    assert describe_nets(clipped) == "conv (DCGAN-style, width 16), no DiffAugment, n_critic 1 (default 5), clip c " \
+                                     "0.02 (default 0.01)"
+    assert build_model("wgan", data_shape=(2,), arch="mlp").clip == 0.01        # Algorithm 1's c by default
     gp = build_model("wgan-gp", data_shape=(1, 28, 28), arch="mlp", n_critic=2)
     assert describe_nets(gp, 3e-4).endswith(", samples from G's weight average (EMA 0.999), Adam lr 0.0003 "
                                             "(default 0.0001), n_critic 2 (default 5)")

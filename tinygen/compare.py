@@ -37,16 +37,18 @@ __all__ = ["run_compare", "NETS", "describe_nets", "nets_for"]
 # On the 2-D toys every model gets the toy MLPs and its defaults.
 NETS = {"mnist": {"ae": {"arch": "mlp"}, "vae": {"arch": "mlp"},
                   "gan": {"arch": "mlp", "lr": 1e-3},
-                  "wgan": {"arch": "conv", "width": 16, "augment": "", "lr": 1e-3},
+                  "wgan": {"arch": "conv", "width": 16, "augment": "", "n_critic": 1, "clip": 0.02, "lr": 1e-3},
                   "wgan-gp": {"arch": "mlp", "augment": "", "lr": 1e-3}}}
 NETS_NOTE = {"mnist": "The nets and learning rates are those that learned fastest in 170 CPU seconds each "
                       "(`python benchmarks/quality.py race --cpu-seconds 170 --models gan:mlp:lr=1e-3 "
-                      "wgan:conv:16:noaug:lr=1e-3 wgan-gp:mlp:noaug:lr=1e-3 ...`, FD-MNIST of 1,000 samples, "
-                      "one seed; benchmarks/NOTES.md 15 and 19): GAN MLP 93 (DCGAN width 16: 232; the DCGAN "
-                      "learning rate 2e-4: 372), clipped WGAN 446 (n_critic 2: 377; c = 0.05: 475; MLP critic: "
-                      "collapsed to 1-7 digits), WGAN-GP 159 (Adam 1e-4: 422); no DiffAugment, which slows learning "
-                      "in so short a run (GAN width 32: 633 with it, 434 without). The GANs' samples come from "
-                      "the generator's weight average (GAN MLP: 130 without it)."}
+                      "wgan:conv:16:noaug:lr=1e-3:ncritic=1:clip=0.02 wgan-gp:mlp:noaug:lr=1e-3 ...`, FD-MNIST of "
+                      "1,000 samples; benchmarks/NOTES.md 15, 19 and 22): GAN MLP 93 (DCGAN width 16: 232; the DCGAN "
+                      "learning rate 2e-4: 372); clipped WGAN 282-321 over three seeds with one critic step per "
+                      "generator step and c = 0.02 (Algorithm 1's n_critic 5 and c = 0.01: 446; n_critic 1 with c = "
+                      "0.01: 325; MLP critic: collapsed to 1-7 digits): in so short a run the generator needs the "
+                      "updates more than the critic needs to be near its optimum; WGAN-GP 159 (Adam 1e-4: 422); no "
+                      "DiffAugment, which slows learning in so short a run (GAN width 32: 633 with it, 434 without). "
+                      "The GANs' samples come from the generator's weight average (GAN MLP: 130 without it)."}
 EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
 REPORT_SECONDS = 30              # the report's pictures, at the end
 TIMING_STEPS = 6
@@ -79,7 +81,7 @@ def describe_nets(model, lr=None):
     """The nets of a model in a few words: "MLP 784-400-20", "conv (DCGAN-style, width 32)", the generator's
     weight average when its samples come from one, and any setting
     that is not the model's default: a learning rate ``lr`` other than ``make_optimizers``' ("RMSprop lr 2e-4
-    (default 5e-5)"), a critic count other than the course's ("n_critic 2 (default 5)")."""
+    (default 5e-5)"), a critic count or a clip other than the course's ("n_critic 2 (default 5)")."""
     cfg = model.config()
     aug = ""
     if getattr(model, "is_image", False) and "augment" in cfg:
@@ -98,8 +100,8 @@ def describe_nets(model, lr=None):
 
 
 def _non_defaults(model, cfg, lr):
-    """", RMSprop lr 2e-4 (default 5e-5), n_critic 2 (default 5)": the optimizer settings that differ from the
-    model's defaults, or ""."""
+    """", RMSprop lr 2e-4 (default 5e-5), n_critic 2 (default 5), clip c 0.02 (default 0.01)": the training
+    settings that differ from the model's defaults, or ""."""
     out = ""
     default = model.make_optimizers()
     first = next(iter(default.values()))
@@ -109,6 +111,9 @@ def _non_defaults(model, cfg, lr):
     n, n0 = cfg.get("n_critic"), getattr(model, "default_n_critic", None)
     if n is not None and n0 is not None and n != n0:
         out += f", n_critic {n} (default {n0})"
+    c, c0 = cfg.get("clip"), getattr(model, "default_clip", None)
+    if c is not None and c0 is not None and not math.isclose(c, c0):
+        out += f", clip c {c:g} (default {c0:g})"
     return out
 
 

@@ -64,15 +64,16 @@ class _Wasserstein(AdversarialModel):
 
 @register_model("wgan")
 class WGAN(_Wasserstein):
-    """WGAN with weight clipping. Extra argument: ``clip`` (c = 0.01)."""
+    """WGAN with weight clipping. Extra argument: ``clip`` (c; default 0.01, Algorithm 1's)."""
 
     display_name = "WGAN"
     objective_text = "Wasserstein (critic clipped to [-c, c])"
     default_epochs = 10
+    default_clip = 0.01                      # Algorithm 1's c
 
     def __init__(self, data_shape=(1, 28, 28), arch="conv", latent_dim=None, hidden=None, width=64,
-                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=0.01, augment=None, ema=None):
-        clip = float(clip)
+                 batchnorm=True, n_critic=None, conditional=False, num_classes=10, clip=None, augment=None, ema=None):
+        clip = float(self.default_clip if clip is None else clip)
         if not clip > 0:
             raise ValueError(f"wgan: clip must be > 0, got {clip}")
         super().__init__(data_shape, arch, latent_dim, hidden, width, batchnorm, n_critic, conditional,
