@@ -311,6 +311,27 @@ def test_sigterm_stops_after_the_current_step_like_ctrl_c(tmp_path):
     assert_same(params(m), _straight(tmp_path))
 
 
+def test_sigterm_while_the_run_is_set_up_stops_it_at_step_0_with_its_checkpoint(tmp_path, monkeypatch):
+    """Before: the guard came up only when the loop began, so a SIGTERM while config.json or the first
+    checkpoint was written ended the process with its run folder locked and half-written (a demo worker
+    killed so broke the process pool: the flaky demo SIGTERM test)."""
+    from tinygen.loop import Loop
+    real, sent = Loop.checkpoint, []
+
+    def checkpoint_then_sigterm(self, step):
+        real(self, step)
+        if not sent:
+            sent.append(step)
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, "SIGTERM is not handled here"
+            os.kill(os.getpid(), signal.SIGTERM)
+    monkeypatch.setattr(Loop, "checkpoint", checkpoint_then_sigterm)
+    with pytest.raises(TrainingInterrupted) as e:
+        train(TinyVAE(), toy(), steps=20, batch_size=32, out_dir=tmp_path / "r", **QUIET)
+    assert e.value.saved and e.value.step == 0 and e.value.signum == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL                    # put back
+    assert load_checkpoint(tmp_path / "r")["step"] == 0 and not (tmp_path / "r" / ".tinygen.lock").exists()
+
+
 # --- what a resume may change ----------------------------------------------------------------------------------
 class SwitchLrAfter4(TinyVAE):
     def train_step(self, x, y, optimizers):

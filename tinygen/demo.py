@@ -98,7 +98,7 @@ def run_demo(out="tinygen-demo", quick=False, jobs=None, progress="lines"):
     except KeyboardInterrupt as e:
         done = ", ".join(results) or "none"
         print(f"tinygen demo: interrupted after {_fmt_time(time.perf_counter() - t0)}; finished: {done}"
-              + (f"; stopped with a checkpoint: {e}" if str(e) else ""), file=sys.stderr, flush=True)
+              + (f"; stopped: {e}" if str(e) else ""), file=sys.stderr, flush=True)
         return 128 + int(getattr(e, "signum", signal.SIGINT))
     pictures = _compose(out)
     total = time.perf_counter() - t0

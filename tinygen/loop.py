@@ -5,6 +5,7 @@ the Ctrl-C guard. :mod:`tinygen.train` uses the names without an underscore; of 
 tinygen's API (``tinygen.train`` re-exports them)."""
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import signal
@@ -80,12 +81,14 @@ if hasattr(signal, "SIGTERM"):
     _SIGNAL_NAMES[signal.SIGTERM] = "SIGTERM"
 
 
-class _StopGuard:
+class StopGuard:
     """Ctrl-C (SIGINT) and SIGTERM (docker stop, SLURM preemption, ``timeout``) during training. The first
     sets ``requested`` (the loop stops after the step and saves a checkpoint), the second raises
     KeyboardInterrupt at once. ``signum``: the first signal received. Installed only in the main thread, and
-    only over the default handlers (SIGINT's KeyboardInterrupt, SIGTERM's exit): a program's own handlers
-    are left alone."""
+    only over the default handlers (SIGINT's KeyboardInterrupt, SIGTERM's exit) and those marked
+    ``replaceable`` (a tinygen worker's): a program's own handlers are left alone. ``train()`` holds one over its whole session, from writing config.json to the last
+    picture: a SIGTERM anywhere in it must not end the process without its checkpoint and lock in order (a
+    worker of ``tinygen demo`` killed so would break the pool and lose its neighbour's report)."""
 
     def __init__(self):
         self.requested = False
@@ -97,7 +100,10 @@ class _StopGuard:
             return self
         for signum, default in ((signal.SIGINT, signal.default_int_handler),
                                 (getattr(signal, "SIGTERM", None), signal.SIG_DFL)):
-            if signum is not None and signal.getsignal(signum) is default:
+            if signum is None:
+                continue
+            now = signal.getsignal(signum)
+            if now is default or getattr(now, "replaceable", False):   # (a tinygen worker's: workers.py)
                 self.old[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -226,17 +232,23 @@ class Loop:
         self.checkpoint_step = None
         self.warned = set()
 
-    def run(self, step, reporter, callback=None):
+    def run(self, step, reporter, callback=None, guard=None):
         """Train from ``step`` until ``total`` (or the time budget); returns the last step. Ctrl-C, SIGTERM
-        and a KeyboardInterrupt out of ``callback`` raise TrainingInterrupted, a NaN NonFiniteLossError."""
+        and a KeyboardInterrupt out of ``callback`` raise TrainingInterrupted, a NaN NonFiniteLossError.
+        ``guard``: a :class:`StopGuard` the caller has already entered (its session's; a signal received
+        before the first step then stops the run there), else one of this call's own."""
         model, optimizers, loader = self.model, self.optimizers, self.loader
-        in_step, failure, guard = False, None, _StopGuard()
+        in_step, failure = False, None
+        own = guard is None
+        guard = StopGuard() if own else guard
         log = runs.MetricsLog(self.out)
         # the step's numbers stay on the device (0-d tensors) until a step that logs, checkpoints or ends reads
         # them all back at once: one host sync per log line on a GPU instead of several per step
         pending, every_step = [], self.device == "cpu" or callback is not None
         try:
-            with guard:
+            with guard if own else contextlib.nullcontext():
+                if guard.requested:                 # stopped while the run was being set up
+                    raise KeyboardInterrupt
                 batches = _batches_forever(loader)
                 while step < self.total:
                     x, y = _x_y(next(batches))

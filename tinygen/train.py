@@ -44,7 +44,7 @@ from . import _malloc
 from . import backend as _backend
 from . import runs
 from .data import DataLoader, Dataset, load_dataset
-from .loop import Loop, LoopSettings, NonFiniteLossError, Reporter, TrainingInterrupted
+from .loop import Loop, LoopSettings, NonFiniteLossError, Reporter, StopGuard, TrainingInterrupted
 from .runlock import RunLock
 from .runs import RunError
 
@@ -294,15 +294,16 @@ def _run(loop, reporter, session, config, start, callback):
     OSError naming the file and the checkpoint that is kept."""
     out = loop.out
     try:
-        if session.resumed:
-            loop.checkpoint_step = start
-        session.write_config(config, start, loop.every["log"])
-        if not session.resumed:
-            loop.checkpoint(0)     # the replay point for NaN hunting, and a valid run folder from the start
-        step = loop.run(start, reporter, callback)
-        if step < config["training"]["total_steps"]:             # ended by the time budget: say where
-            config["training"]["ended_on_time_at_step"] = step
-            runs.write_config(out, config)
+        with StopGuard() as guard:      # a stop from here on is a TrainingInterrupted with its checkpoint
+            if session.resumed:
+                loop.checkpoint_step = start
+            session.write_config(config, start, loop.every["log"])
+            if not session.resumed:
+                loop.checkpoint(0)     # the replay point for NaN hunting, and a valid run folder from the start
+            step = loop.run(start, reporter, callback, guard)
+            if step < config["training"]["total_steps"]:         # ended by the time budget: say where
+                config["training"]["ended_on_time_at_step"] = step
+                runs.write_config(out, config)
         epoch = loop.loader.state_dict()["epoch"]
         return TrainResult(out, step, epoch, loop.last_logs, loop.last_heldout, loop.elapsed())
     except OSError as e:

@@ -30,9 +30,37 @@ class Stopped(KeyboardInterrupt):
         self.signum = int(signum)
 
 
+_in_job = False      # in a worker: whether it is running a job now (see _stop_outside_training)
+
+
+def _run_one(fn, job, *args):
+    """``fn(job, *args)`` in a worker, marked as a running job for the SIGTERM handler."""
+    global _in_job
+    _in_job = True
+    try:
+        return fn(job, *args)
+    finally:
+        _in_job = False
+
+
+def _stop_outside_training(signum, frame):
+    """A worker's SIGTERM while it is not training. In a job (setting a run up, evaluating, drawing): the job
+    ends with :class:`Stopped`. Idle, waiting for a job: nothing to stop; the pool ends the worker when it
+    shuts down. Either way the process lives on: killed by the signal's default action it would break the
+    pool, and the parent would lose what the other workers report. Inside ``train()`` its stop guard takes
+    SIGTERM over (``replaceable``) and stops the training after its step, with a checkpoint."""
+    if _in_job:
+        raise Stopped("stopped outside its training, no checkpoint of this stop", signum)
+
+
+_stop_outside_training.replaceable = True
+
+
 def _worker_init():
     """A worker ignores Ctrl-C: the parent forwards every stop to it as one SIGTERM (see the module doc)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, _stop_outside_training)
 
 
 class _Forwarder:
@@ -115,7 +143,7 @@ def _submit_and_wait(pool, fn, args, pending, running, stopped, workers, on_resu
     while pending or running:
         while pending and len(running) < workers:
             job = pending.pop(0)
-            running[pool.submit(fn, job, *args)] = job
+            running[pool.submit(_run_one, fn, job, *args)] = job
         done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
         for f in done:
             job = running.pop(f)
