@@ -1,7 +1,7 @@
 """The insides of :func:`tinygen.train.train`: the step loop (:class:`Loop`, set up by one
 :class:`LoopSettings`), its periodic work (metrics lines, held-out evaluation, pictures, checkpoints), the
 endings (Ctrl-C, NaN with the replay under ``detect_anomaly``), the progress display (:class:`Reporter`) and
-the Ctrl-C guard. :mod:`tinygen.train` uses the names without an underscore; of them only the two errors are
+the Ctrl-C and SIGTERM guard (:class:`StopGuard`). :mod:`tinygen.train` uses the names without an underscore; of them only the two errors are
 tinygen's API (``tinygen.train`` re-exports them)."""
 from __future__ import annotations
 
@@ -86,9 +86,10 @@ class StopGuard:
     sets ``requested`` (the loop stops after the step and saves a checkpoint), the second raises
     KeyboardInterrupt at once. ``signum``: the first signal received. Installed only in the main thread, and
     only over the default handlers (SIGINT's KeyboardInterrupt, SIGTERM's exit) and those marked
-    ``replaceable`` (a tinygen worker's): a program's own handlers are left alone. ``train()`` holds one over its whole session, from writing config.json to the last
-    picture: a SIGTERM anywhere in it must not end the process without its checkpoint and lock in order (a
-    worker of ``tinygen demo`` killed so would break the pool and lose its neighbour's report)."""
+    ``replaceable`` (a tinygen worker's): a program's own handlers are left alone. ``train()`` holds one over
+    its whole session, from writing config.json to the last picture: a SIGTERM anywhere in it must not end
+    the process with its run half-written (a worker of ``tinygen demo`` killed so would break the process
+    pool and lose its neighbour's report)."""
 
     def __init__(self):
         self.requested = False

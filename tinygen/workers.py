@@ -6,7 +6,8 @@ so that after a stop nothing new starts.
 
 Stopping: the workers ignore SIGINT (a terminal's Ctrl-C reaches every process of its group), and the parent
 turns a Ctrl-C or a SIGTERM it receives into a SIGTERM to each worker: a training stops after its current step
-with a checkpoint (a second signal: at once), anything else a worker does ends. The parent waits for every
+with a checkpoint (a second signal: at once), a job doing anything else ends with :class:`Stopped`, an idle
+worker waits for the pool to end it. No worker dies of the signal: a dead worker breaks the pool. The parent waits for every
 worker to end, so that none is left behind, then raises :class:`Stopped` (a ``KeyboardInterrupt``) with what
 stopped and which signal stopped it.
 """
