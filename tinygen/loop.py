@@ -1,8 +1,8 @@
 """The insides of :func:`tinygen.train.train`: the step loop (:class:`Loop`, set up by one
 :class:`LoopSettings`), its periodic work (metrics lines, held-out evaluation, pictures, checkpoints), the
 endings (Ctrl-C, NaN with the replay under ``detect_anomaly``), the progress display (:class:`Reporter`) and
-the Ctrl-C and SIGTERM guard (:class:`StopGuard`). :mod:`tinygen.train` uses the names without an underscore; of them only the two errors are
-tinygen's API (``tinygen.train`` re-exports them)."""
+the Ctrl-C and SIGTERM guard (:class:`StopGuard`). :mod:`tinygen.train` uses the names without an
+underscore; of them only the two errors are tinygen's API (``tinygen.train`` re-exports them)."""
 from __future__ import annotations
 
 import contextlib
