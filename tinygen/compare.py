@@ -45,8 +45,9 @@ NETS_NOTE = {"mnist": "The nets and learning rates are those that learned fastes
                       "1,000 samples; benchmarks/NOTES.md 15, 19 and 22): GAN MLP 93 (DCGAN width 16: 232; the DCGAN "
                       "learning rate 2e-4: 372); clipped WGAN 282-321 over three seeds with one critic step per "
                       "generator step and c = 0.02 (Algorithm 1's n_critic 5 and c = 0.01: 446; n_critic 1 with c = "
-                      "0.01: 325; MLP critic: collapsed to 1-7 digits): in so short a run the generator needs the "
-                      "updates more than the critic needs to be near its optimum; WGAN-GP 159 (Adam 1e-4: 422); no "
+                      "0.01: 325; MLP critic: 414 at best, collapsed to 1-8 digits with c = 0.01 or 0.02): in so "
+                      "short a run the generator needs the updates more than the critic needs to be near its "
+                      "optimum; WGAN-GP 159 (Adam 1e-4: 422); no "
                       "DiffAugment, which slows learning in so short a run (GAN width 32: 633 with it, 434 without). "
                       "The GANs' samples come from the generator's weight average (GAN MLP: 130 without it)."}
 EVAL_SECONDS = 20                # per round: evaluating and drawing one model (the VAE: about 17 s)
