@@ -8,7 +8,7 @@ import pytest
 
 import tinygen as tg
 from tinygen.cli import main
-from tinygen.compare import run_compare
+from tinygen.compare import NETS, run_compare
 from tinygen.data import load_dataset
 from tinygen.evaluation import evaluate_model
 from tinygen.models import GAN
@@ -69,6 +69,17 @@ def test_the_nets_description_names_every_setting_that_is_not_the_default():
     gp = build_model("wgan-gp", data_shape=(1, 28, 28), arch="mlp", n_critic=2)
     assert describe_nets(gp, 3e-4).endswith(", samples from G's weight average (EMA 0.999), Adam lr 0.0003 "
                                             "(default 0.0001), n_critic 2 (default 5)")
+
+    # compare's clipped WGAN on MNIST: an MLP critic in the box [-0.5, 0.5], which the report names
+    nets = dict(NETS["mnist"]["wgan"])
+    lr = nets.pop("lr")
+    mnist_wgan = build_model("wgan", data_shape=(1, 28, 28), **nets)
+    assert describe_nets(mnist_wgan, lr) == (
+        "MLP G 100-256-512-784, D 784-512-256-1, no DiffAugment, samples from G's weight average (EMA 0.999), "
+        "RMSprop lr 0.001 (default 5e-05), n_critic 1 (default 5), clip c 0.5 (default 0.01)")
+    opts = mnist_wgan.make_optimizers(1.0)                       # steps far larger than the box
+    mnist_wgan.train_step(tg.tensor(np.ones((8, 1, 28, 28), dtype="float32")), None, opts)
+    assert max(float(np.abs(p.numpy()).max()) for p in mnist_wgan.critic.parameters()) == 0.5
 
 
 def _ev(fd, digits, entropy, **kw):

@@ -173,8 +173,8 @@ def _wdist_title(model):
     """The title of the critic's Wasserstein estimate, with what its scale means for this model."""
     if model.kind == "wgan":
         return (f"critic's estimate of W: E f(x) - E f(G(z)) (critic units). With weights clipped to "
-                f"c = {model.clip:g} the critic is K-Lipschitz for a small K set by c, so this is about K x W: its "
-                f"size depends on c; read its trend")
+                f"c = {model.clip:g} the critic is K-Lipschitz for a K set by c and the net, so this is about K x W: "
+                f"its size depends on c; read its trend")
     return ("critic's estimate of W: E f(x) - E f(G(z)) (units of the data: the gradient penalty keeps "
             "|grad f| near 1, so this estimates W itself)")
 
