@@ -295,6 +295,14 @@ def test_init_is_repeatable_with_manual_seed(backend):
     assert not np.array_equal(c.head.weight.numpy(), a.head.weight.numpy())
 
 
+def test_a_dtype_cast_runs_on_each_array_s_own_device(backend):
+    """``module.to("float64")`` while another device is current: CuPy refuses to compute on an array of one
+    device inside another's scope (the test double does too), so each cast enters its array's device."""
+    net = Net().to(backend.device)
+    net.to("float64")
+    assert all(p.dtype == tg.float64 and tg.backend.device_of(p.data) == backend.device for p in net.parameters())
+
+
 def test_a_small_model_trains():
     tg.manual_seed(0)
     net = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))

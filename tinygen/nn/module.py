@@ -317,7 +317,8 @@ class Module(ToShorthands):
             if b is not _backend.backend_of(a):
                 a = b.asarray(a)
             if dtype is not None and _backend.dtype_of(a).is_floating and _backend.dtype_of(a) != dtype:
-                a = b.xp.astype(a, b.dtype(dtype))
+                with _backend.device_scope(a):          # a GPU array is cast on its own device
+                    a = b.xp.astype(a, b.dtype(dtype))
             return a
 
         with no_grad():
