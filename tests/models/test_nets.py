@@ -69,6 +69,38 @@ def test_the_conditional_channels_carry_the_label():
     assert a != b
 
 
+@pytest.mark.parametrize("shape", [(1, 8, 8), (2, 12, 8)])
+def test_the_condition_as_planes_and_as_maps_give_the_same_outputs_and_gradients(shape, backend):
+    """ConvEncoder computes what its first conv makes of the condition from the filters alone (condition_maps:
+    mixed per sample, summed over the taps inside the image); the textbook way concatenates K constant planes to
+    the image. Same outputs, same gradients (to second order,
+    WGAN-GP's penalty differentiates through the critic), for any c, not only one-hot."""
+    tg.manual_seed(0)
+    k, n = 3, 2
+    enc = ConvEncoder(shape, out_features=1, width=2, cond_dim=k).to("float64")
+    x = tg.randn(n, *shape, dtype="float64", requires_grad=True)
+    c = tg.randn(n, k, dtype="float64", requires_grad=True)
+
+    def planes(x, c):
+        maps = c.reshape((n, k, 1, 1)).broadcast_to((n, k) + shape[1:])
+        return enc.net(tg.concat([x, maps], axis=1))
+
+    a, b = enc(x, c), planes(x, c)
+    assert np.allclose(a.numpy(), b.numpy(), atol=1e-12)
+    params = [x, c] + list(enc.parameters())
+    ga = tg.grad(a.sum(), params, create_graph=True)
+    gb = tg.grad(b.sum(), params, create_graph=True)
+    for u, v in zip(ga, gb):
+        assert np.allclose(u.numpy(), v.numpy(), atol=1e-12)
+    weights = [enc.net[0].weight, enc.net[-1].weight]                 # through the gradient w.r.t. the image
+    hx_a = tg.grad((ga[0] * ga[0]).sum(), weights)
+    hx_b = tg.grad((gb[0] * gb[0]).sum(), weights)
+    for u, v in zip(hx_a, hx_b):
+        assert np.allclose(u.numpy(), v.numpy(), atol=1e-12)
+    assert tg.gradcheck(lambda x, c: enc(x, c), [x, c])
+    assert tg.gradgradcheck(lambda x, c: enc(x, c), [x, c])
+
+
 def test_mlp_flattens_concatenates_and_reshapes():
     mlp = MLP(6, (5, 4), 12, cond_dim=2, out_shape=(3, 4))
     assert mlp(tg.rand(7, 2, 3), tg.zeros(7, 2)).shape == (7, 3, 4)
