@@ -147,6 +147,7 @@ def run_mnist_gan(args):
     for kind in args.models:
         tg.manual_seed(args.seed)
         model = build_model(kind, data_shape=(1, 28, 28), arch="conv", conditional=args.conditional)
+        model.fit_data(x)                    # the GAN's clusters (self-conditioning), as train() does
         opts = model.make_optimizers()
         stream = batches(DataLoader(x, y, batch_size=model.default_batch_size, drop_last=True))
         z = model.sample_latent(64)
@@ -229,6 +230,7 @@ def run_race(args):
         model, opts = build_race(spec, args.seed)
         lo = (model.data_range or (0, 1))[0]
         x, y = load_dataset("mnist", "train", range=(-1, 1) if lo < 0 else (0, 1))
+        model.fit_data(x)                    # the GAN's clusters (self-conditioning), as train() does
         stream = batches(DataLoader(x, y, batch_size=model.default_batch_size, drop_last=True))
         cpu, steps, next_eval = 0.0, 0, args.eval_every
         while cpu < args.cpu_seconds:

@@ -6,10 +6,14 @@ GAN loss.
 The nets (tinygen/models/nets.py): the generator maps z (100-D) through Linear -> BatchNorm -> ReLU to a 7x7 map
 and up with two stride-2 transposed convolutions to 28x28, tanh; the discriminator mirrors it with stride-2
 convolutions and LeakyReLU(0.2). DCGAN's initialisation N(0, 0.02), Adam lr 2e-4, betas (0.5, 0.999),
-batch 64, images scaled to [-1, 1]. DCGAN's width is 64 channels; 32 here (``--width``) keeps the default run
-about a minute on a laptop CPU. Every grid uses the same z, so samples_*.png show the same samples take shape:
-after the default 400 steps they are bold strokes and loops with the thickness and layout of handwriting,
-rarely a clear digit yet; ``--steps 2000`` (a few minutes) gives recognisable digits.
+batch 64, images scaled to [-1, 1]. As tinygen's GAN with conv nets on images is by default, it is self-conditioned:
+before the first step ``train`` splits the training images into 50 k-means clusters, and both nets get a
+sample's cluster as a one-hot input (a generated image's cluster is read off its own z), so the generator draws
+every kind of digit in its share (tinygen/models/clusters.py; ``clusters=0`` gives the plain DCGAN). DCGAN's
+width is 64 channels; 32 here (``--width``) keeps the default run about a minute on a laptop CPU. Every grid
+uses the same z, so samples_*.png show the same samples take shape: after the default 400 steps they are bold
+strokes and loops with the thickness and layout of handwriting, rarely a clear digit yet; ``--steps 2000`` (a few
+minutes) gives recognisable digits.
 """
 import argparse
 

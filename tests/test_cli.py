@@ -197,6 +197,23 @@ def test_resume_judges_ema_by_the_model_it_rebuilds(tmp_path, capsys, vae_run):
                    "--ema applies to the adversarial models, not vae")
 
 
+def test_clusters_are_the_gan_s_and_a_run_keeps_them(tmp_path, capsys):
+    one_line_error(*run_main(capsys, "train", "wgan", "--clusters", "5", "--steps", "1", "--out",
+                             tmp_path / "w")[::2], "--clusters applies to the GAN (gan), not wgan")
+    one_line_error(*run_main(capsys, "train", "gan", "--clusters", "1", "--steps", "1", "--out",
+                             tmp_path / "g")[::2], "clusters must be 0 (none) or an integer >= 2, got 1")
+    out = tmp_path / "old"
+    assert main(["train", "gan", "--arch", "conv", "--clusters", "0", "--steps", "2", "--out", str(out)]) == 0
+    capsys.readouterr()
+    cfg = json.loads((out / "config.json").read_text())
+    del cfg["model"]["config"]["clusters"]                 # a run from before --clusters: a plain GAN
+    (out / "config.json").write_text(json.dumps(cfg))
+    one_line_error(*run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "3", "--clusters", "50")[::2],
+                   "was trained with --clusters 0; a resumed run keeps its clusters")
+    code, _, err = run_main(capsys, "train", "gan", "--out", out, "--resume", "--steps", "3")
+    assert code == 0, err
+
+
 def test_train_ema_sets_the_generator_average(tmp_path, capsys):
     for flag, expect in ((["--ema", "0"], 0.0), ([], 0.999), (["--ema", "0.99"], 0.99)):
         out = tmp_path / f"run{''.join(flag)}"

@@ -3,8 +3,8 @@
     tinygen demo [--out DIR] [--quick]        the tour: a VAE and a WGAN-GP on MNIST, the GAN family on ring8
     tinygen train MODEL [--data mnist|ring8|grid25|swissroll|PATH] [--arch mlp|conv] [--conditional]
                   [--epochs N | --steps N] [--batch-size N] [--lr X] [--seed N] [--device cpu|cuda]
-                  [--threads N|auto] [--augment POLICY | --no-augment] [--ema DECAY] [--out DIR] [--resume]
-                  [--overwrite]
+                  [--threads N|auto] [--augment POLICY | --no-augment] [--ema DECAY] [--clusters K] [--out DIR]
+                  [--resume] [--overwrite]
     tinygen sample RUN [--n 64] [--label 7] [--out FILE]
     tinygen reconstruct RUN [--n 20] [--out FILE]          (AE, VAE)
     tinygen interpolate RUN [--rows 8] [--steps 10] [--out FILE]
@@ -138,13 +138,15 @@ def cmd_train(args):
         if args.conditional:
             kw["num_classes"] = int(ds.num_classes)
         for flag, key, value in (("--no-augment" if args.no_augment else "--augment", "augment",
-                                  "" if args.no_augment else args.augment), ("--ema", "ema", args.ema)):
+                                  "" if args.no_augment else args.augment), ("--ema", "ema", args.ema),
+                                 ("--clusters", "clusters", args.clusters)):
             if value is None:
                 continue
-            adversarial = [k for k in model_kinds() if issubclass(model_class(k), AdversarialModel)]
+            adversarial = [k for k in model_kinds() if issubclass(model_class(k), AdversarialModel)
+                           and (key != "clusters" or model_class(k).offers_clusters)]
             if args.model not in adversarial:
-                raise CLIError(f"{flag} applies to the adversarial models ({', '.join(adversarial)}), "
-                               f"not {args.model}")
+                which = "the GAN" if key == "clusters" else "the adversarial models"
+                raise CLIError(f"{flag} applies to {which} ({', '.join(adversarial)}), not {args.model}")
             kw[key] = value
         model = build_model(args.model, **kw)
         if epochs is None and steps is None:
@@ -196,6 +198,10 @@ def _resumed(args, out):
         raise CLIError(f"--ema applies to the adversarial models, not {args.model}")
     if args.ema is not None and model.ema != args.ema:      # the model's: a run older than --ema has the default
         raise CLIError(f"{out} was trained with --ema {model.ema:g}; a resumed run keeps its generator average")
+    if args.clusters is not None and not getattr(model, "offers_clusters", False):
+        raise CLIError(f"--clusters applies to the GAN, not {args.model}")
+    if args.clusters is not None and model.clusters != args.clusters:
+        raise CLIError(f"{out} was trained with --clusters {model.clusters}; a resumed run keeps its clusters")
     return model, data_name, epochs, steps
 
 
@@ -285,8 +291,10 @@ def cmd_interpolate(args):
                                     title=f"{run.kind}: decoded along lines between the codes of two images")
     else:
         rows = figures.interpolation_rows(run.model, rows=args.rows, steps=args.steps)
-        plots.save_interpolations(rows, out, value_range=run.model.data_range or (0, 1),
-                                  title=f"{run.kind}: generated along lines between two draws of z")
+        title = f"{run.kind}: generated along lines between two draws of z"
+        if getattr(run.model, "clusters", 0):
+            title += " (z's first coordinate, which picks the cluster, held)"
+        plots.save_interpolations(rows, out, value_range=run.model.data_range or (0, 1), title=title)
     print(out)
     return 0
 

@@ -103,6 +103,9 @@ def _add_train(sub, model_kinds):
     s.add_argument("--ema", type=float, default=None, metavar="DECAY", help="GANs: draw samples from an average of "
                    "the generator's recent weights, with this decay (default 0.999 on images, none on 2-D data; 0: "
                    "no average)")
+    s.add_argument("--clusters", type=nonneg_int, default=None, metavar="K", help="the GAN: condition both nets on "
+                   "K k-means clusters of the training images, drawn in their shares (default 50 for the conv nets "
+                   "on unconditional images; 0: a plain unconditional GAN)")
     length = s.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=positive_int, help="passes over the data (total, also on --resume)")
     length.add_argument("--steps", type=positive_int, help="training steps (total, also on --resume)")

@@ -90,7 +90,9 @@ def reconstruct(model, x, y=None):
 
 def interpolation_rows(model, x=None, y=None, rows=8, steps=10):
     """(rows, steps, *data_shape) host images along straight lines in latent space: between the codes of
-    pairs of images of x for the AE / VAE, between pairs of prior draws z for the GAN family."""
+    pairs of images of x for the AE / VAE, between pairs of prior draws z for the GAN family (a self-conditioned
+    GAN keeps z's first coordinate, which picks its cluster, along a row: else the row jumps between clusters
+    at every step)."""
     check_count(rows * steps, MAX_IMAGES, f"images ({rows:,} rows of {steps:,})")
     if getattr(model, "has_encoder", False):
         n = min(rows, len(x) // 2)
@@ -101,6 +103,8 @@ def interpolation_rows(model, x=None, y=None, rows=8, steps=10):
                                             None if y is None else (y[i:i + m], y[n + i:n + i + m]))
                                for i in range(0, n, per) for m in [min(per, n - i)]])
     za, zb = _host(model.sample_latent(rows)), _host(model.sample_latent(rows))
+    if getattr(model, "clusters", 0):        # self-conditioned: z_0 picks the cluster; one cluster per row
+        zb[:, 0] = za[:, 0]
     t = np.linspace(0.0, 1.0, steps, dtype=za.dtype)[None, :, None]
     z = (za[:, None, :] * (1 - t) + zb[:, None, :] * t).reshape(rows * steps, -1)
     labels = None
@@ -246,9 +250,10 @@ def draw(what, model, out, step, data, held):
     encoder = getattr(model, "has_encoder", False)
     if what == "interpolations" and not encoder:
         rows = interpolation_rows(model, rows=8, steps=10)
+        held = " (its first coordinate, the cluster, held)" if getattr(model, "clusters", 0) else ""
         return plots.save_interpolations(rows, out / "interpolations.png", value_range=_value_range(model),
                                          title=f"{model.kind}: generated along straight lines between two draws "
-                                               f"of z, step {step}")
+                                               f"of z{held}, step {step}")
     if not encoder:
         return None
     if what == "reconstructions":

@@ -290,13 +290,22 @@ class Session:
         write_config(self.out, config)
 
 
+def _with_legacy(model_section):
+    """A run's model config with the settings it predates filled in as they were then (``legacy_config``: a
+    GAN from before self-conditioning had no clusters)."""
+    from .models import MODELS
+    cfg = model_section.get("config") or {}
+    cls = MODELS.get(model_section.get("kind"))
+    return {**(cls.legacy_config if cls is not None else {}), **cfg}
+
+
 def _check_resume(old, new):
     """The resumed run must be the same model, data and batch size (otherwise the data order would differ)."""
     what = []
     if old["model"]["kind"] != new["model"]["kind"]:
         what.append(f"the model is {new['model']['kind']!r}, the run's is {old['model']['kind']!r}")
-    elif old["model"].get("config") != json_roundtrip(new["model"]["config"]):
-        o, n = old["model"].get("config") or {}, json_roundtrip(new["model"]["config"])
+    elif _with_legacy(old["model"]) != json_roundtrip(new["model"]["config"]):
+        o, n = _with_legacy(old["model"]), json_roundtrip(new["model"]["config"])
         keys = sorted(k for k in set(o) | set(n) if o.get(k) != n.get(k))
         what.append("the model's settings differ (" + ", ".join(f"{k}: {o.get(k)!r} in the run, {n.get(k)!r} now"
                                                                for k in keys) + ")")
@@ -450,7 +459,7 @@ def build_from_config(config):
     if problem:
         raise RunError(f"{CONFIG} describes a {m.get('kind')!r} model that cannot be built: {problem}")
     try:
-        return build_model(m["kind"], **cfg)
+        return build_model(m["kind"], **_with_legacy(m))
     except (TypeError, ValueError, KeyError) as e:
         raise RunError(f"cannot rebuild the {m.get('kind')!r} model of this run from {CONFIG}: {e}") from None
     except MemoryError:

@@ -226,6 +226,8 @@ def train(model, data, *, epochs=None, steps=None, batch_size=None, lr=None, out
                     "steps_per_epoch": len(loader), "drop_last": True, **{f"{k}_every": v for k, v in every.items()}}
         config = runs.run_config(model, train_data, held, optimizers, training, command)
         start, resumed = session.begin(config, model, optimizers, loader, lr)
+        if not session.resumed:
+            model.fit_data(train_data.x)
         if not resume:
             _backend.manual_seed(seed)
         loop = Loop(LoopSettings(model=model, optimizers=optimizers, loader=loader, out=out, device=device,

@@ -102,10 +102,13 @@ def test_training_reads_the_loss_back_only_when_it_logs(device, cp, tmp_path, mo
 def test_a_training_step_on_the_gpu_does_not_wait_for_the_host(kind, cp):
     """No copy to the host inside train_step after the first call (the GAN's n_critic count is kept on the
     host too; the losses come back as 0-d device tensors)."""
-    model = build_model(kind, data_shape=(1, 8, 8), width=4, latent_dim=3).to("cuda:1")
+    extra = {"clusters": 3} if kind == "gan" else {}                     # the GAN's codes run on the device too
+    model = build_model(kind, data_shape=(1, 8, 8), width=4, latent_dim=3, **extra).to("cuda:1")
     opts = model.make_optimizers()
     lo = -1.0 if kind != "vae" else 0.0
-    x = tg.tensor(np.random.default_rng(0).uniform(lo, 1, (8, 1, 8, 8)).astype(np.float32), device="cuda:1")
+    host = np.random.default_rng(0).uniform(lo, 1, (8, 1, 8, 8)).astype(np.float32)
+    model.fit_data(host)
+    x = tg.tensor(host, device="cuda:1")
     model.train_step(x, None, opts)
     before = fake_cupy.host_reads
     for _ in range(6):

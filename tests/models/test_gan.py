@@ -83,7 +83,7 @@ def test_samples_are_tanh_images_in_range(arch):
 
 
 def test_train_step_updates_d_then_g_each_call_and_logs():
-    model = tiny(data_shape=(1, 8, 8), arch="conv", width=2, batchnorm=True)
+    model = tiny(data_shape=(1, 8, 8), arch="conv", width=2, batchnorm=True, clusters=0)
     opts = model.make_optimizers(lr=1e-2)
     g0 = [p.numpy().copy() for p in model.generator.parameters()]
     d0 = [p.numpy().copy() for p in model.critic.parameters()]
@@ -201,7 +201,7 @@ def test_the_generator_learns_through_the_augmentation():
 
 
 def test_the_critic_sees_augmented_images_only_in_training(monkeypatch):
-    model = tiny(data_shape=(1, 8, 8), arch="conv", width=2, batchnorm=False)
+    model = tiny(data_shape=(1, 8, 8), arch="conv", width=2, batchnorm=False, clusters=0)
     seen = []
     real_view = model.critic_view
     monkeypatch.setattr(model, "critic_view", lambda x: seen.append(x.shape) or real_view(x))

@@ -23,7 +23,7 @@ def layer_summary(seq):
 
 
 def test_dcgan_nets_are_the_specified_layers():
-    gan = build_model("gan", data_shape=(1, 28, 28), arch="conv", batchnorm=False)
+    gan = build_model("gan", data_shape=(1, 28, 28), arch="conv", batchnorm=False, clusters=0)
     assert layer_summary(gan.critic.net) == [
         ("Conv2d", 1, 64, (4, 4), (2, 2), (1, 1)), ("LeakyReLU", 0.2),
         ("Conv2d", 64, 128, (4, 4), (2, 2), (1, 1)), ("LeakyReLU", 0.2), "Flatten", ("Linear", 128 * 7 * 7, 1)]
@@ -33,6 +33,10 @@ def test_dcgan_nets_are_the_specified_layers():
     with_bn = build_model("gan", data_shape=(1, 28, 28), arch="conv")
     assert "BatchNorm2d" in layer_summary(with_bn.critic.net)
     assert layer_summary(with_bn.generator.net).count("BatchNorm2d") == 1
+    # the default GAN on images is self-conditioned on 50 clusters: their one-hot code is 50 more inputs to
+    # G's first layer and 50 more (constant) input planes of D's first conv
+    assert layer_summary(with_bn.generator.net)[0] == ("Linear", 150, 128 * 7 * 7)
+    assert layer_summary(with_bn.critic.net)[0] == ("Conv2d", 51, 64, (4, 4), (2, 2), (1, 1))
 
 
 def test_toy_nets_are_2_128_128_relu():
@@ -124,7 +128,7 @@ def test_dcgan_init_statistics():
 def test_parameter_counts_match_pytorch_formulas():
     vae = build_model("vae", data_shape=(1, 28, 28))
     assert vae.num_parameters() == (784 * 400 + 400) + 2 * (400 * 20 + 20) + (20 * 400 + 400) + (400 * 784 + 784)
-    gan = build_model("gan", data_shape=(1, 28, 28), arch="conv", batchnorm=False)
+    gan = build_model("gan", data_shape=(1, 28, 28), arch="conv", batchnorm=False, clusters=0)
     d = (1 * 64 * 16 + 64) + (64 * 128 * 16 + 128) + (128 * 49 + 1)
     g = (100 * 6272 + 6272) + (128 * 64 * 16 + 64) + (64 * 1 * 16 + 1)
     assert gan.critic.num_parameters() == d and gan.generator.num_parameters() == g

@@ -129,6 +129,7 @@ class GenerativeModel(nn.Module):
     default_epochs = 10         # tinygen train on images, when neither --epochs nor --steps is given
     has_encoder = False         # AE/VAE: encode/decode/reconstruct/interpolate exist
     has_likelihood = False      # VAE: evaluate() reports a bound on -log p(x)
+    legacy_config = {}          # constructor arguments as they were in a config.json written before they existed
 
     def __init__(self, data_shape, latent_dim, conditional=False, num_classes=10):
         super().__init__()
@@ -225,6 +226,12 @@ class GenerativeModel(nn.Module):
         if tuple(x.shape[1:]) != self.data_shape:
             x = x.reshape((x.shape[0],) + self.data_shape)
         return x
+
+    def fit_data(self, x):
+        """Called by ``train`` once before the first step of a fresh run, with the training samples (a host
+        array in the model's range): a model that learns something from the whole data set before training
+        does it here (the self-conditioned GAN's clusters). This one learns nothing: returns None."""
+        return None
 
     def onehot_for(self, y, n, what="train_step"):
         """The labels ``y`` of a batch of n samples as one-hot float vectors (n, num_classes), or None for an
