@@ -14,12 +14,13 @@ re-cluster as it learns, here the pixels are clustered once, before training):
    its own latent vector: z_0 (the first coordinate, N(0, 1)) falls into one of K intervals cut at the normal
    quantiles of p_1, p_1 + p_2, ..., so code k comes up with probability p_k, as often as in the data.
 3. Both nets get the code as a one-hot input, as a conditional GAN gets its label: G(z, onehot(code(z))) and
-   D(x, onehot(code)). D can now say "not a good member of cluster k" and "too many of cluster k", and G is
-   asked for every cluster in its share.
+   D(x, onehot(code)). D can now say "not a good member of cluster k", and G is asked for every cluster in
+   its share, so the shares come out right by construction.
 
 The model stays unconditional to its user: ``sample(n)`` and ``generate(z)`` take no labels; G is a function of
-z alone (the code is part of it). One visible cost: a straight line between two latent vectors crosses a
-boundary of the z_0 intervals, where the code and the image jump.
+z alone (the code is part of it). One visible cost: a straight line between two latent vectors crosses
+boundaries of the z_0 intervals, where the code and the image jump (so tinygen's interpolations of such a GAN
+hold z_0 along each row: one cluster per row).
 """
 from __future__ import annotations
 
