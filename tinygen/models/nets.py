@@ -135,8 +135,8 @@ class ConvEncoder(nn.Module):
 
     def condition_maps(self, c):
         """What the first conv makes of the condition c (N, K), as if c were K constant input planes
-        (c_k everywhere in plane k): (N, w, H', W'), laid out in memory as the conv's own output (channels
-        last), so that adding it to conv(x) stays a fast pass.
+        (c_k everywhere in plane k): (N, w, H', W'), laid out in memory as tinygen's conv lays out its own output
+        (channel, row, column, sample), so that adding it to conv(x) stays one fast pass.
 
         A convolution is linear in its input and in its filters. With W_k the filters of plane k (w, kh, kw):
         conv([x, c_1 1, ..., c_K 1]) = conv(x) + sum_k c_k conv(1; W_k) = conv(x) + conv(1; M_n), with each
