@@ -45,7 +45,7 @@ read off its own z (z_0 falls into one of K intervals of N(0, 1) sized as the cl
 both nets get the code as a one-hot input (tinygen/models/clusters.py; Liu et al. 2020). The user still gives no
 labels: G is a function of z alone. Why: an unconditional DCGAN learns the shapes of digits long before their
 proportions; measured on the 8,000 embedded MNIST images (6,000 steps, seed 0, `tinygen eval`), FD-MNIST
-46.0 with 50 clusters against 237.7 without (benchmarks/NOTES.md 26).
+46.0 with 50 clusters (39.8 with seed 1) against 237.7 without (benchmarks/NOTES.md 26).
 
 The generator's weight average (``ema``, on by default on images, decay 0.999 after a warm-up; ``ema=0`` or
 ``tinygen train --ema 0`` turns it off): ``sample`` (the pictures, ``tinygen eval``, ``tinygen sample``) draws
