@@ -63,6 +63,7 @@ def test_fit_finds_the_templates_and_draws_each_cluster_in_its_share():
     share = np.bincount(model.cluster_code.of_latent(z).numpy(), minlength=4) / 40_000
     assert np.allclose(share, 0.25, atol=0.01)
     assert model.fit_data(images(64, seed=1)) is None                      # fitted once: kept
+    assert sorted(gan().fit_data(tg.tensor(x)).tolist()) == [16, 16, 16, 16]   # a Tensor works too
 
 
 def test_the_critic_judges_reals_by_their_cluster_and_fakes_by_the_cluster_they_were_drawn_for(monkeypatch):

@@ -248,11 +248,11 @@ class AdversarialModel(GenerativeModel):
 
     def fit_data(self, x):
         """Before the first step of a fresh run (``train`` calls it with the training samples, a host array in
-        the model's range): a self-conditioned model clusters them, unless it has its clusters already.
-        Returns the cluster sizes, or None."""
+        the model's range; a Tensor or a device array is copied to the host): a self-conditioned model clusters
+        them, unless it has its clusters already. Returns the cluster sizes, or None."""
         if not self.clusters or self.cluster_code.is_fitted:
             return None
-        return self.cluster_code.fit(x)
+        return self.cluster_code.fit(x.numpy() if isinstance(x, Tensor) else _backend.to_numpy(x))
 
     def _check_fitted(self):
         if self.clusters and not self.cluster_code.is_fitted:
