@@ -142,3 +142,14 @@ def test_an_interpolation_row_stays_in_one_cluster(monkeypatch):
     assert rows.shape == (6, 5, 1, 8, 8)
     codes = np.concatenate(seen).reshape(6, 5)
     assert (codes == codes[:, :1]).all()                   # z_0, which picks the cluster, is held along a row
+
+
+def test_a_model_that_does_not_offer_clusters_refuses_them():
+    from tinygen.models import AdversarialModel
+
+    class NoClusters(AdversarialModel):            # e.g. a user's own adversarial model
+        kind = "_no_clusters"
+
+    with pytest.raises(ValueError, match="offered for the GAN only"):
+        NoClusters(data_shape=(1, 8, 8), width=2, clusters=5)
+    assert NoClusters(data_shape=(1, 8, 8), width=2).clusters == 0
