@@ -51,6 +51,38 @@ def test_compare_runs_one_process_per_round_and_prints_the_table(tmp_path):
     assert len(row["rounds_ms"]) == 2 and row["decreased"] and row["deterministic"] and "solo_median" in row
 
 
+def test_where_time_goes_counts_a_nested_call_once_and_removes_its_timers():
+    import collections
+
+    import where_time_goes as wtg
+    from tinygen.ops.linalg import Linear
+    acc, nested = collections.Counter(), []
+    inner = wtg._timed(lambda: time.sleep(0.05), "inner", acc, nested)
+    outer = wtg._timed(lambda: (time.sleep(0.05), inner()), "outer", acc, nested)
+    outer()
+    assert 0.045 < acc["inner"] < 0.09 and 0.045 < acc["outer"] < 0.09   # self time: not 0.1 for outer
+    before = Linear.__dict__["forward"]
+    restore = wtg.instrument(collections.Counter())
+    assert Linear.__dict__["forward"] is not before
+    restore()
+    assert Linear.__dict__["forward"] is before
+
+
+def test_where_time_goes_prints_the_step_by_category():
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(BENCH))
+    p = subprocess.run([sys.executable, os.path.join(BENCH, "where_time_goes.py"), "vae_mlp", "--steps", "3",
+                        "--threads", "1", "--top", "3"], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("vae_mlp: ") and lines[0].endswith("ms per step")
+    names = [ln.rsplit(None, 2)[0].strip() for ln in lines[2:]]
+    assert len(names) == 5 and names[-1] == "rest" and names[-2].endswith("more")
+    assert {"linear forward", "linear backward", "Adam update"} & set(names[:3])
+    bad = subprocess.run([sys.executable, os.path.join(BENCH, "where_time_goes.py"), "vae_mlp", "--steps", "0"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
 def test_a_race_spec_sets_width_augmentation_learning_rate_and_critic_count():
     import quality
     model, opts = quality.build_race("wgan:conv:16:noaug:lr=2e-4:ncritic=2", seed=0)
