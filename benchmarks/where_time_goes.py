@@ -59,10 +59,10 @@ def instrument(acc):
         setattr(owner, attr, _timed(fn, key, acc, nested))
         undo.append((owner, attr, fn))
 
-    for name, cls in REGISTRY.items():
+    for cls in REGISTRY.values():     # named after the op that runs (Min runs the forward it inherits from Max)
         for attr in ("forward", "backward"):
             if attr in cls.__dict__:
-                wrap(cls, attr, f"{name} {attr}")
+                wrap(cls, attr, (lambda a: lambda node: f"{node.name} {a}")(attr))
     opts = [c for c in vars(optim).values() if isinstance(c, type) and issubclass(c, optim.Optimizer)]
     for cls in opts:        # AdamW runs Adam's _update: named after the optimizer that runs it
         if "_update" in cls.__dict__:
