@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from . import _threads
 from . import backend as _backend
+from .backend import fused as _fused
 from .autograd import enable_grad, no_grad
 from .creation import zeros
 from .tensor import ShapeError, Tensor
@@ -307,6 +308,8 @@ class RMSprop(Optimizer):
             if wd != 0.0:
                 g = _plus(g, p.data, wd)                    # g <- g + λ p
             v = _zeros(st, "square_avg", p.data).data
+            if not centered and mu == 0.0 and _fused.rmsprop_(p.data, g, v, alpha, eps, lr):
+                continue                                    # the lines below in one pass (backend/fused.py)
             _ema_sq_(v, g, alpha)                           # v <- α v + (1 - α) g²
             if centered:
                 m = _zeros(st, "grad_avg", p.data).data
@@ -368,6 +371,9 @@ class Adam(Optimizer):
             elif wd != 0.0:
                 g = _plus(g, p.data, wd)                    # g <- g + λ p
             m, v = _zeros(st, "exp_avg", p.data).data, _zeros(st, "exp_avg_sq", p.data).data
+            if not group["amsgrad"] and _fused.adam_(p.data, g, m, v, 1.0 - b1, b2, (1.0 - b2 ** t) ** 0.5, eps,
+                                                     lr / (1.0 - b1 ** t)):
+                continue                                    # the lines below in one pass (backend/fused.py)
             _lerp_(m, g, 1.0 - b1)                          # m <- β1 m + (1 - β1) g
             _ema_sq_(v, g, b2)                              # v <- β2 v + (1 - β2) g²
             if group["amsgrad"]:
