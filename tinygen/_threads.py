@@ -45,6 +45,7 @@ CORES = _cores()
 _fixed = _from_env()     # an int: a fixed thread count; None: automatic
 _current = _fixed or CORES
 _controller = None       # threadpoolctl's, made on first use (it scans the loaded libraries: ~1 ms)
+_libraries = 0           # how many shared libraries were loaded when it scanned
 _next_probe = 0.0
 _seen = []               # the last probes' counts of other runnable threads
 _PROC = os.path.exists("/proc/loadavg") and os.path.isdir("/proc/self/task")
@@ -71,17 +72,29 @@ def set_num_threads(n):
 
 
 def _apply(n):
-    global _current, _controller
+    global _current, _controller, _libraries
     if n == _current and _controller is not None:
         return
     _current = n
     try:
-        if _controller is None:
+        loaded = _loaded_libraries()
+        if _controller is None or loaded != _libraries:
+            # scanned again when libraries were loaded since: a second BLAS may have come (numba loads
+            # SciPy's OpenBLAS beside NumPy's), and it must follow the same count
             from threadpoolctl import ThreadpoolController
-            _controller = ThreadpoolController()
+            _controller, _libraries = ThreadpoolController(), loaded
         _controller.limit(limits=n, user_api="blas")
     except ImportError:   # threadpoolctl is a dependency; without it the BLAS keeps its own count
         pass
+
+
+def _loaded_libraries():
+    """The number of shared libraries mapped in the process (Linux; 0 elsewhere: never rescanned)."""
+    try:
+        with open("/proc/self/maps") as f:
+            return len({line.rsplit(None, 1)[-1] for line in f if line.rstrip().endswith(".so") or ".so." in line})
+    except OSError:
+        return 0
 
 
 def _others_running():

@@ -6,6 +6,10 @@ for number. Updates happen in place on ``p.data`` under :func:`tinygen.no_grad`,
 operations through the array's own namespace (NumPy, CuPy or array_api_strict). Hyper-parameters are turned
 into Python floats before use, so float32 parameters and their state stay float32.
 
+On NumPy arrays, with numba installed (``pip install tinygen[fast]``), Adam's and RMSprop's plain update runs
+as one compiled loop per parameter (:mod:`tinygen.backend.fused`) instead of the passes written below: the
+same float operations in the same order, so the same bits, in about a quarter of the time.
+
 Notation for one parameter p with gradient g at step t (t = 1, 2, ...): lr, weight decay λ, momentum μ.
 """
 from __future__ import annotations
