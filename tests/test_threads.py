@@ -27,6 +27,17 @@ def test_a_fixed_count_reaches_the_blas_pool_and_the_optimizer_blocks(restore):
     assert tg.get_num_threads() == 3 and blas_threads() == {3}
 
 
+def test_a_blas_loaded_after_the_first_scan_follows_the_count_too(restore, monkeypatch):
+    """numba, for one, loads SciPy's OpenBLAS (its own thread pool) after tinygen has set NumPy's."""
+    tg.set_num_threads(1)
+    first = _threads._controller
+    tg.set_num_threads(2)
+    assert _threads._controller is first                  # nothing new loaded: the scan is reused
+    monkeypatch.setattr(_threads, "_loaded_libraries", lambda: _threads._libraries + 1)
+    tg.set_num_threads(1)
+    assert _threads._controller is not first and blas_threads() == {1}
+
+
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "two"])
 def test_bad_counts_are_refused(bad, restore):
     with pytest.raises(ValueError, match="positive int or 'auto'"):
