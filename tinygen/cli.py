@@ -61,7 +61,8 @@ def cmd_info(args):
         lines.append("cupy: not installed (GPU support: pip install tinygen[gpu])")
     except Exception as e:  # a broken CUDA install raises at import
         lines.append(f"cupy: installed but does not import ({type(e).__name__}: {e})")
-    lines.append(f"fused optimizer updates: {_fused_status()}")
+    from tinygen.backend import fused
+    lines.append(f"fused optimizer updates: {fused.status()}")
     devices = ["cpu"]
     if backend.cuda_available():
         import cupy
@@ -70,21 +71,6 @@ def cmd_info(args):
     lines.append(f"default device: {backend.get_default_device()}, default dtype: {tg.get_default_dtype()}")
     print("\n".join(lines))
     return 0
-
-
-def _fused_status():
-    """What ``tinygen info`` says of tinygen/backend/fused.py (it does not build the loops: a second)."""
-    from tinygen.backend import fused
-    mode = fused.mode()
-    if mode == "off":
-        return "off (TINYGEN_FUSED=0)"
-    try:
-        import numba
-    except Exception as e:
-        return ("off: numba is not installed (pip install tinygen[fast])" if isinstance(e, ModuleNotFoundError)
-                else f"off: numba does not import ({type(e).__name__})")
-    when = "from the first step" if mode == "on" else f"after the first {fused.AUTO_AFTER:,} values updated"
-    return f"on, numba {numba.__version__} (Adam, RMSprop; {when})"
 
 
 def cmd_gradcheck(args):

@@ -176,7 +176,15 @@ def test_without_numba_or_switched_off_the_optimizers_still_train(monkeypatch):
     assert fused.kernels() is None and "TINYGEN_FUSED=0" in fused.why_not
 
 
-def test_info_says_whether_the_fused_updates_run(capsys):
+def test_info_says_whether_the_fused_updates_run(capsys, monkeypatch):
     from tinygen.cli import main
-    assert main(["info"]) == 0
-    assert "fused optimizer updates:" in capsys.readouterr().out
+    for mode, says in [("auto", "after the first 50,000,000 values"), ("on", "from the first update"),
+                       ("off", "off: switched off by TINYGEN_FUSED=0")]:
+        monkeypatch.setattr(fused, "_mode", mode)
+        monkeypatch.setattr(fused, "_kernels", None)
+        assert main(["info"]) == 0
+        line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fused optimizer updates:")]
+        assert len(line) == 1 and says in line[0], line
+    monkeypatch.setattr(fused, "_mode", "on")
+    monkeypatch.setitem(sys.modules, "numba", None)
+    assert fused.status() == "off: numba is not installed (pip install tinygen[fast])"

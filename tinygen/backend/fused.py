@@ -15,8 +15,9 @@ in NumPy), which is what lets the loop vectorise. tests/backend/test_fused.py ch
 Optional: numba is the ``fast`` extra (``pip install tinygen[fast]``). Without it, or with
 ``TINYGEN_FUSED=0`` in the environment, or for arrays it does not cover (CuPy and array-api-strict arrays,
 non-contiguous or read-only ones, a gradient that overlaps the state), each function returns False and the
-optimizer takes its NumPy passes. numba is imported and the loops compiled on first use (about a second per
-dtype; the compiled code is cached on disk next to this file, or in numba's user cache).
+optimizer takes its NumPy passes. numba is imported and the loops compiled for float32 and float64 when they
+are first needed (2-3 s; the compiled code is cached on disk next to this file, or in numba's user cache, and
+later processes load it in about a second).
 """
 from __future__ import annotations
 
@@ -44,11 +45,8 @@ def mode():
 def _build():
     """The loops compiled for float32 and float64 arrays, or False (and ``why_not`` says why)."""
     global why_not
-    try:
-        import numba
-    except Exception as e:                      # not installed, or a numba that does not fit this NumPy
-        why_not = ("numba is not installed (pip install tinygen[fast])" if isinstance(e, ModuleNotFoundError)
-                   else f"numba does not import ({type(e).__name__}: {e})")
+    numba, why_not = _numba()
+    if numba is None:
         return False
 
     def jit(fn, n_arrays, flags, n_scalars):
@@ -66,6 +64,29 @@ def _build():
     except Exception as e:                      # a numba or LLVM that cannot compile here
         why_not = f"numba could not compile the loops ({type(e).__name__}: {e})"
         return False
+
+
+def _numba():
+    """(the numba module, None), or (None, why not) when it is missing or does not fit this NumPy."""
+    try:
+        import numba
+    except ModuleNotFoundError:
+        return None, "numba is not installed (pip install tinygen[fast])"
+    except Exception as e:                      # e.g. a numba older than this NumPy refuses to import
+        return None, f"numba does not import ({type(e).__name__}: {e})"
+    return numba, None
+
+
+def status():
+    """A line for ``tinygen info``: whether the optimizers will take the loops, and when (nothing is built)."""
+    if _kernels is False or mode() == "off":
+        return f"off: {why_not or 'switched off by TINYGEN_FUSED=0'}"
+    numba, reason = _numba()
+    if numba is None:
+        return f"off: {reason}"
+    when = ("from the first update" if mode() == "on" or _kernels
+            else f"after the first {AUTO_AFTER:,} values updated")
+    return f"Adam and RMSprop as one loop, numba {numba.__version__}, {when}"
 
 
 def _adam(p, g, m, v, hi, omw, b2c, b2, c2, eps, step):
