@@ -17,10 +17,13 @@ numba = pytest.importorskip("numba", reason="the fused updates need numba (pip i
 
 @pytest.fixture(scope="module")
 def built():
-    fused.kernels()                     # the mode TINYGEN_FUSED gave does not matter here: built explicitly
-    k = fused._kernels if fused._kernels else fused._build()
+    """The compiled loops, whatever TINYGEN_FUSED says; the module's state is left as it was, so the rest of
+    the suite still runs the optimizers the way the environment chose (by default: the NumPy passes)."""
+    saved = fused._mode, fused._left, fused._kernels, fused.why_not
+    k = fused._kernels or fused._build()
     assert k, fused.why_not
-    return k
+    yield k
+    fused._mode, fused._left, fused._kernels, fused.why_not = saved
 
 
 @pytest.fixture
