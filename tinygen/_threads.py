@@ -80,7 +80,8 @@ def _apply(n):
         loaded = _loaded_libraries()
         if _controller is None or loaded != _libraries:
             # scanned again when libraries were loaded since: a second BLAS may have come (numba loads
-            # SciPy's OpenBLAS beside NumPy's), and it must follow the same count
+            # SciPy's OpenBLAS beside NumPy's), and it gets the count from this change on (nothing in
+            # tinygen calls it; a user's code might)
             from threadpoolctl import ThreadpoolController
             _controller, _libraries = ThreadpoolController(), loaded
         _controller.limit(limits=n, user_api="blas")

@@ -1,5 +1,6 @@
 """tinygen/backend/fused.py: the one-pass Adam and RMSprop updates give the NumPy passes' result bit for bit,
 are taken when they should be (and only then), and their absence or a switch-off changes nothing but speed."""
+import builtins
 import sys
 
 import numpy as np
@@ -191,3 +192,12 @@ def test_info_says_whether_the_fused_updates_run(capsys, monkeypatch):
     monkeypatch.setattr(fused, "_mode", "on")
     monkeypatch.setitem(sys.modules, "numba", None)
     assert fused.status() == "off: numba is not installed (pip install tinygen[fast])"
+    broken = ModuleNotFoundError("No module named 'llvmlite'", name="llvmlite")    # numba there, its LLVM not
+
+    def failing_import(name, *args, **kwargs):
+        if name == "numba":
+            raise broken
+        return real_import(name, *args, **kwargs)
+    real_import = builtins.__import__
+    monkeypatch.setattr("builtins.__import__", failing_import)
+    assert fused.status() == "off: numba does not import (ModuleNotFoundError: No module named 'llvmlite')"

@@ -34,7 +34,8 @@ why_not = None          # why the fused updates are off, in a sentence (None whi
 
 
 def mode():
-    """TINYGEN_FUSED as "on" (from the first update), "off", or "auto" (the default; see :func:`_ready`)."""
+    """TINYGEN_FUSED as "on" (1, on, yes, true: from the first update), "off" (0, off, no, false), or "auto"
+    (unset or anything else, the default; see :func:`_ready`)."""
     global _mode
     if _mode is None:
         v = os.environ.get("TINYGEN_FUSED", "auto").strip().lower()
@@ -70,8 +71,10 @@ def _numba():
     """(the numba module, None), or (None, why not) when it is missing or does not fit this NumPy."""
     try:
         import numba
-    except ModuleNotFoundError:
-        return None, "numba is not installed (pip install tinygen[fast])"
+    except ModuleNotFoundError as e:
+        if e.name == "numba":
+            return None, "numba is not installed (pip install tinygen[fast])"
+        return None, f"numba does not import ({type(e).__name__}: {e})"      # e.g. its llvmlite is missing
     except Exception as e:                      # e.g. a numba older than this NumPy refuses to import
         return None, f"numba does not import ({type(e).__name__}: {e})"
     return numba, None
